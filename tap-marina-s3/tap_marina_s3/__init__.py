@@ -1,0 +1,1 @@
+"""Singer tap for the MOLO and Stellar Business marina exports."""

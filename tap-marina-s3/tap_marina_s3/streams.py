@@ -1,0 +1,227 @@
+"""Streams: one class for every table (built from the catalog), plus rejects and the load audit."""
+
+from __future__ import annotations
+
+import datetime as dt
+import typing as t
+
+from singer_sdk import Stream
+from singer_sdk import typing as th
+from singer_sdk.helpers.conform import TypeConformanceLevel
+
+from .catalog import Table
+from .reader import Reject, TableReader
+from .run import Run, utcnow
+
+if t.TYPE_CHECKING:
+    from singer_sdk import Tap
+
+LINEAGE_SCHEMA = {
+    "_sdc_source_key": {"type": ["string", "null"]},
+    "_sdc_source_member": {"type": ["string", "null"]},
+    "_sdc_row_number": {"type": ["integer", "null"]},
+    "_sdc_exported_at": {"type": ["string", "null"], "format": "date-time"},
+    "_sdc_extra": {"type": ["object", "null"], "additionalProperties": True},
+    "_sdc_row_hash": {"type": ["string", "null"]},
+}
+
+
+class RejectRatioExceeded(RuntimeError):
+    pass
+
+
+class TableStream(Stream):
+    """All rows of one catalog table, one export after another (oldest first)."""
+
+    TYPE_CONFORMANCE_LEVEL = TypeConformanceLevel.NONE  # values are typed by the reader
+    STATE_MSG_FREQUENCY = 10**9  # state only changes at the end of the run
+
+    def __init__(self, tap: Tap, table: Table) -> None:
+        self.table = table
+        schema = {
+            "type": "object",
+            "properties": {
+                **{c.property_name: c.json_schema() for c in table.columns},
+                **LINEAGE_SCHEMA,
+            },
+        }
+        super().__init__(tap, schema=schema, name=table.stream)
+        self.primary_keys = table.key_properties
+
+    @property
+    def run(self) -> Run:
+        return self._tap.run  # type: ignore[attr-defined]
+
+    def get_records(self, context: dict | None) -> t.Iterable[dict]:
+        run = self.run
+        table = self.table
+        for export in run.exports(table.system):
+            ref = export.ref
+            started = utcnow()
+            member = export.member_for(table)
+            audit = {
+                "system": table.system,
+                "table_name": table.stream,
+                "source_key": ref.key,
+                "source_member": member or table.source_file,
+                "exported_at": ref.exported_at.isoformat(),
+                "table_version": ref.version,
+                "started_at": started,
+            }
+            if member is None:
+                self.logger.warning(
+                    "%s: table %s is missing from the export (no %s); its staging table keeps "
+                    "the previous snapshot and no row is marked deleted",
+                    ref.key, table.stream, table.source_file,
+                )
+                run.add_audit({**audit, "present": False, "completed": False, "rows_read": 0,
+                               "rows_emitted": 0, "rows_rejected": 0, "rows_decoded_cp1252": 0,
+                               "bytes_read": 0, "missing_columns": [], "extra_columns": [],
+                               "finished_at": utcnow()})
+                export.done.add(table.stream)
+                continue
+            reader = TableReader(table, day_first=bool(self.config.get("day_first")))
+            lineage = {
+                "_sdc_source_key": ref.key,
+                "_sdc_source_member": member,
+                "_sdc_exported_at": ref.exported_at.isoformat(),
+            }
+            self._stream_version = ref.version
+            with export.archive.open(member) as raw:
+                for item in reader.rows(raw, lineage):
+                    if isinstance(item, Reject):
+                        run.add_reject(self._reject_record(item, audit))
+                    else:
+                        yield item
+            stats = reader.stats
+            if stats.rows_read != stats.rows_emitted + stats.rows_rejected:  # pragma: no cover
+                raise AssertionError(f"{ref.key}/{member}: row counts do not reconcile: {stats}")
+            self._warn_columns(ref.key, member, stats)
+            run.add_audit({**audit, "present": True, "completed": True,
+                           "rows_read": stats.rows_read, "rows_emitted": stats.rows_emitted,
+                           "rows_rejected": stats.rows_rejected,
+                           "rows_decoded_cp1252": stats.rows_decoded_fallback,
+                           "bytes_read": stats.bytes_read,
+                           "missing_columns": stats.missing_columns,
+                           "extra_columns": stats.extra_columns, "finished_at": utcnow()})
+            self._check_reject_ratio(ref.key, member, stats)
+            self._write_activate_version_message(ref.version)
+            export.done.add(table.stream)
+
+    def _reject_record(self, reject: Reject, audit: dict) -> dict:
+        first = reject.errors[0]
+        self.logger.warning(
+            "Rejected %s row %d (line %d) of %s: column %s: %s (value %r)",
+            audit["source_member"], reject.row_number, reject.line_number, audit["source_key"],
+            first["column"], first["error"], first["value"],
+        )
+        return {
+            "run_id": self.run.run_id,
+            "system": self.table.system,
+            "table_name": self.table.stream,
+            "source_key": audit["source_key"],
+            "source_member": audit["source_member"],
+            "source_row_number": reject.row_number,
+            "exported_at": audit["exported_at"],
+            "record_key": reject.record_key,
+            "raw_values": reject.raw_values,
+            "errors": reject.errors,
+            "rejected_at": utcnow(),
+        }
+
+    def _warn_columns(self, key: str, member: str, stats) -> None:
+        if stats.missing_columns:
+            self.logger.warning(
+                "%s/%s: %d catalog column(s) not in the file, loaded as NULL: %s",
+                key, member, len(stats.missing_columns), ", ".join(stats.missing_columns),
+            )
+        if stats.extra_columns:
+            self.logger.warning(
+                "%s/%s: %d file column(s) match no catalog column, kept in _sdc_extra: %s",
+                key, member, len(stats.extra_columns), ", ".join(stats.extra_columns),
+            )
+
+    def _check_reject_ratio(self, key: str, member: str, stats) -> None:
+        limit = float(self.config.get("max_reject_ratio", 0.01))
+        if stats.rows_read and stats.rows_rejected / stats.rows_read > limit:
+            raise RejectRatioExceeded(
+                f"{key}/{member}: table {self.table.stream} rejected {stats.rows_rejected} of "
+                f"{stats.rows_read} rows ({stats.rows_rejected / stats.rows_read:.1%}), over "
+                f"max_reject_ratio {limit:.1%}; its staging table keeps the previous snapshot. "
+                "See the warnings above for each row and column."
+            )
+
+
+class _BookkeepingStream(Stream):
+    """Always selected: deselecting them would lose rejects or the run's state."""
+
+    TYPE_CONFORMANCE_LEVEL = TypeConformanceLevel.ROOT_ONLY
+
+    @property
+    def selected(self) -> bool:  # type: ignore[override]
+        return True
+
+    @selected.setter
+    def selected(self, value: bool | None) -> None:
+        pass
+
+    @property
+    def run(self) -> Run:
+        return self._tap.run  # type: ignore[attr-defined]
+
+
+class RejectsStream(_BookkeepingStream):
+    name = "marina_rejects"
+    primary_keys = ("run_id", "table_name", "source_key", "source_row_number")
+    schema = th.PropertiesList(
+        th.Property("run_id", th.StringType, required=True),
+        th.Property("system", th.StringType),
+        th.Property("table_name", th.StringType),
+        th.Property("source_key", th.StringType),
+        th.Property("source_member", th.StringType),
+        th.Property("source_row_number", th.IntegerType),
+        th.Property("exported_at", th.DateTimeType),
+        th.Property("record_key", th.StringType),
+        th.Property("raw_values", th.ObjectType(additional_properties=True)),
+        th.Property("errors", th.ArrayType(th.ObjectType(additional_properties=True))),
+        th.Property("rejected_at", th.DateTimeType),
+    ).to_dict()
+
+    def get_records(self, context: dict | None) -> t.Iterable[dict]:
+        yield from self.run.rejects()
+
+
+class AuditStream(_BookkeepingStream):
+    """One row per export and table; also where the run's state (loaded exports) is kept."""
+
+    name = "marina_load_audit"
+    primary_keys = ("run_id", "source_key", "table_name")
+    schema = th.PropertiesList(
+        th.Property("run_id", th.StringType, required=True),
+        th.Property("system", th.StringType),
+        th.Property("table_name", th.StringType),
+        th.Property("source_key", th.StringType),
+        th.Property("source_member", th.StringType),
+        th.Property("exported_at", th.DateTimeType),
+        th.Property("present", th.BooleanType),
+        th.Property("completed", th.BooleanType),
+        th.Property("rows_read", th.IntegerType),
+        th.Property("rows_emitted", th.IntegerType),
+        th.Property("rows_rejected", th.IntegerType),
+        th.Property("rows_decoded_cp1252", th.IntegerType),
+        th.Property("bytes_read", th.IntegerType),
+        th.Property("missing_columns", th.ArrayType(th.StringType)),
+        th.Property("extra_columns", th.ArrayType(th.StringType)),
+        th.Property("started_at", th.DateTimeType),
+        th.Property("finished_at", th.DateTimeType),
+        th.Property("table_version", th.IntegerType),
+    ).to_dict()
+
+    def get_records(self, context: dict | None) -> t.Iterable[dict]:
+        yield from self.run.audit_rows
+        # Every selected table of an export has now been read to the end: record it as loaded.
+        self.stream_state["loaded_exports"] = self.run.completed_exports()
+        self.stream_state["last_run"] = {
+            "run_id": self.run.run_id,
+            "finished_at": dt.datetime.now(dt.timezone.utc).isoformat(),
+        }
