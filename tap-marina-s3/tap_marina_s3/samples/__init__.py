@@ -1,0 +1,10 @@
+"""Sample MOLO / Stellar exports for demos, end-to-end tests and benchmarks.
+
+Everything per table comes from the catalog (`tap_marina_s3/catalog.yml`); relationships and
+sizes are small data tables in `relations.py`. Entry points: `generate()` and the console script
+`marina-sample-exports` (`tap_marina_s3.samples.cli:main`).
+"""
+
+from .generate import generate
+
+__all__ = ["generate"]
