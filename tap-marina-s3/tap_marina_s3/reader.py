@@ -1,35 +1,35 @@
 """One CSV reader for every table: decode, match headers to catalog columns, type each row.
 
-A row that cannot be typed is never dropped: it comes back as a `Reject` holding the raw values
-and every error with its column. Rows are streamed; nothing holds a whole file.
+1. A Python pass copies the member to a temporary UTF-8 file: lines that are not UTF-8 are
+   decoded as cp1252 (else latin-1) and counted; a BOM is dropped; the header row is parsed.
+2. An embedded DuckDB reads that file with every field as text (quotes, doubled quotes, quoted
+   newlines, CRLF/LF) and types it with the SQL of `typing_sql`. Each row becomes either the JSON of
+   a Singer record or a reject with every error and its column. Nothing is dropped.
+Rows stream out in file order; memory does not grow with the file.
 """
 
 from __future__ import annotations
 
 import csv
-import hashlib
+import io
+import json
 import logging
-import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import BinaryIO
 
-from .catalog import Column, Table, normalize_header
-from .values import BadValue, converter_for
+import duckdb
 
-csv.field_size_limit(sys.maxsize)
+from .catalog import Table, normalize_header
+from .typing_sql import quote, typed
+
 logger = logging.getLogger("tap-marina-s3")
 
 FALLBACK_ENCODING = "cp1252"
-
-
-@dataclass
-class Reject:
-    row_number: int  # data row in the file, 1 = first row after the header
-    line_number: int  # physical line where the row ends
-    raw_values: dict
-    errors: list[dict]
-    record_key: str | None
+EXTRA_FIELDS = 16  # fields beyond the header that are counted exactly in a too-long row
+CHUNK_ROWS = 2_000_000  # rows per DuckDB query (planning a query costs ~0.1-0.4 s)
+FETCH_ROWS = 5_000  # rows per fetch from the streaming result: bounds memory
 
 
 @dataclass
@@ -37,38 +37,18 @@ class ReadStats:
     rows_read: int = 0
     rows_emitted: int = 0
     rows_rejected: int = 0
-    rows_decoded_fallback: int = 0
+    lines_decoded_fallback: int = 0
     bytes_read: int = 0
     missing_columns: list[str] = field(default_factory=list)
     extra_columns: list[str] = field(default_factory=list)
 
 
-class _Lines:
-    """Decodes a binary stream line by line: UTF-8, else cp1252 (else latin-1), counted."""
-
-    def __init__(self, raw: BinaryIO, stats: ReadStats) -> None:
-        self.raw = raw
-        self.stats = stats
-        self.fallback_in_row = False
-
-    def __iter__(self) -> Iterator[str]:
-        first = True
-        stats = self.stats
-        for line in self.raw:
-            stats.bytes_read += len(line)
-            try:
-                text = line.decode("utf-8")
-            except UnicodeDecodeError:
-                self.fallback_in_row = True
-                try:
-                    text = line.decode(FALLBACK_ENCODING)
-                except UnicodeDecodeError:
-                    text = line.decode("latin-1")
-            if first:
-                first = False
-                if text.startswith("\ufeff"):
-                    text = text[1:]
-            yield text
+@dataclass
+class Reject:
+    row_number: int  # data row in the file, 1 = first row after the header
+    raw_values: dict
+    errors: list[dict]
+    record_key: str | None
 
 
 def match_columns(table: Table, header: list[str]) -> tuple[list[int | None], list[int]]:
@@ -100,103 +80,197 @@ def match_columns(table: Table, header: list[str]) -> tuple[list[int | None], li
     return positions, extras
 
 
-def row_hash(values: list) -> str:
-    """md5 of the canonical typed business values, in catalog order (docs/design.md §4)."""
-    return hashlib.md5(repr(values).encode("utf-8")).hexdigest()
+class Chunker:
+    """Copies a member into UTF-8 chunk files of at most `rows` rows each, without the header.
 
+    Rows are found by quote parity (a doubled quote inside a quoted field counts twice), so a
+    quoted newline never splits a row. Lines that are not UTF-8 are decoded as cp1252 (else
+    latin-1) and the rows holding them counted; a BOM is dropped.
+    """
 
-def key_text(values: Iterable) -> str:
-    return "|".join(str(v) for v in values)
+    def __init__(self, folder: Path, stem: str, rows: int, stats: ReadStats) -> None:
+        self.folder, self.stem, self.rows, self.stats = folder, stem, rows, stats
+        self.header: list[str] | None = None
+
+    def chunks(self, raw: BinaryIO) -> Iterator[tuple[Path, int]]:
+        """Yield (chunk file, number of rows in it); each file is deleted after use."""
+        stats = self.stats
+        header_lines: list[bytes] = []
+        out = None
+        path = None
+        count = 0
+        in_quotes = False
+        fallback_row = False
+        index = 0
+        try:
+            for line in raw:
+                stats.bytes_read += len(line)
+                if not line.isascii():
+                    try:
+                        line.decode("utf-8")
+                    except UnicodeDecodeError:
+                        fallback_row = True
+                        try:
+                            text = line.decode(FALLBACK_ENCODING)
+                        except UnicodeDecodeError:
+                            text = line.decode("latin-1")
+                        line = text.encode("utf-8")
+                quotes = line.count(b'"')
+                if self.header is None:
+                    header_lines.append(line)
+                    in_quotes ^= quotes % 2 == 1
+                    if not in_quotes:
+                        text = b"".join(header_lines).decode("utf-8").lstrip("\ufeff")
+                        self.header = next(csv.reader(io.StringIO(text)), [])
+                        fallback_row = False
+                    continue
+                if out is None:
+                    index += 1
+                    path = self.folder / f"{self.stem}.{index:05d}.csv"
+                    out = open(path, "wb", buffering=1024 * 1024)
+                out.write(line)
+                if quotes % 2:
+                    in_quotes = not in_quotes
+                if in_quotes or not line.strip():
+                    continue  # inside a quoted field, or a blank line (not a row)
+                count += 1
+                if fallback_row:
+                    stats.lines_decoded_fallback += 1
+                    fallback_row = False
+                if count == self.rows:
+                    out.close()
+                    out = None
+                    yield path, count
+                    path.unlink(missing_ok=True)
+                    count = 0
+            if out is not None:
+                out.close()
+                out = None
+                if count or in_quotes:
+                    yield path, count
+        finally:
+            if out is not None:
+                out.close()
+            if path is not None:
+                path.unlink(missing_ok=True)
 
 
 class TableReader:
-    """Reads one CSV member of one export into typed records and rejects."""
+    """Reads one CSV member of one export; yields Singer RECORD lines and rejects."""
 
-    def __init__(self, table: Table, *, day_first: bool = False) -> None:
+    def __init__(self, table: Table, *, day_first: bool = False, work_dir: Path) -> None:
         self.table = table
-        self.columns: tuple[Column, ...] = table.columns
-        self.converters = [converter_for(c, day_first=day_first) for c in table.columns]
-        names = [c.name for c in table.columns]
-        self.key_indexes = [names.index(k) for k in table.primary_key]
+        self.day_first = day_first
+        self.work_dir = work_dir
         self.stats = ReadStats()
 
-    def rows(self, raw: BinaryIO, lineage: dict) -> Iterator[dict | Reject]:
-        """Yield a record dict per good row and a `Reject` per bad one."""
-        stats = self.stats
-        lines = _Lines(raw, stats)
-        reader = csv.reader(lines)
-        header = next(reader, None)
-        if header is None:
-            return
-        positions, extras = match_columns(self.table, header)
-        stats.missing_columns = [c.name for c, p in zip(self.columns, positions) if p is None]
-        stats.extra_columns = [header[i] for i in extras]
+    def build_query(self, path: Path, header: list[str], prefix: str) -> str:
+        table = self.table
+        positions, extras = match_columns(table, header)
+        self.stats.missing_columns = [c.name for c, p in zip(table.columns, positions) if p is None]
+        self.stats.extra_columns = [header[i] for i in extras]
         width = len(header)
-        props = [c.property_name for c in self.columns]
-        plan = list(zip(props, positions, self.converters, [c.name for c in self.columns]))
-        key_indexes = self.key_indexes
-        row_number = 0
-        for fields in reader:
-            if not fields:
-                continue  # a blank line is not a row (csv yields [] for it)
-            row_number += 1
-            stats.rows_read += 1
-            fallback = lines.fallback_in_row
-            lines.fallback_in_row = False
-            if fallback:
-                stats.rows_decoded_fallback += 1
-            if len(fields) != width:
-                stats.rows_rejected += 1
-                yield Reject(
-                    row_number,
-                    reader.line_num,
-                    {"fields": fields},
-                    [{"column": None, "value": None,
-                      "error": f"expected {width} fields, found {len(fields)}"}],
-                    None,
-                )
-                continue
-            record: dict = {}
-            values: list = []
-            errors: list[dict] | None = None
-            for prop, pos, convert, name in plan:
-                if pos is None:
-                    value = None
-                else:
-                    raw_value = fields[pos]
-                    try:
-                        value = convert(raw_value)
-                    except BadValue as exc:
-                        errors = errors or []
-                        errors.append({"column": name, "value": raw_value, "error": str(exc)})
-                        value = None
-                record[prop] = value
-                values.append(value)
-            key = [values[i] for i in key_indexes]
-            if errors is None and any(v is None for v in key):
-                errors = [{"column": self.columns[i].name, "value": None,
-                           "error": "primary key column is empty"}
-                          for i in key_indexes if values[i] is None]
-            if errors is not None:
-                stats.rows_rejected += 1
-                key_ok = all(
-                    v is not None and not any(e["column"] == self.columns[i].name for e in errors)
-                    for i, v in zip(key_indexes, key)
-                )
-                yield Reject(
-                    row_number,
-                    reader.line_num,
-                    dict(zip(header, fields)),
-                    errors,
-                    key_text(key) if key_ok else None,
-                )
-                continue
-            record["_sdc_extra"] = (
-                {header[i]: fields[i] for i in extras if fields[i] != ""} or None
-                if extras else None
-            )
-            record["_sdc_row_hash"] = row_hash(values)
-            record["_sdc_row_number"] = row_number
-            record.update(lineage)
-            stats.rows_emitted += 1
-            yield record
+        ncols = width + EXTRA_FIELDS
+        columns = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(ncols)) + "}"
+        source = (
+            f"read_csv({quote(str(path))}, header=false, columns={columns}, delim=',', "
+            "quote='\"', escape='\"', null_padding=true, nullstr='\x01', strict_mode=false, "
+            "auto_detect=false, parallel=false, max_line_size=2097152, buffer_size=4194304)"
+        )
+        names = [c.name for c in table.columns]
+        parsed, values, errors = [], [], []
+        for i, (column, pos) in enumerate(zip(table.columns, positions)):
+            v = f"c{pos}" if pos is not None else "CAST(NULL AS VARCHAR)"
+            sql = typed(column, day_first=self.day_first)
+            x = f"x{i}"
+            parsed.append(f"{sql.render('parse', v, x)} AS {x}")
+            values.append(f"({sql.render('value', v, x)})")
+            err = sql.render("error", v, x)
+            if column.name in table.primary_key:
+                err = f"coalesce({err}, CASE WHEN {x} IS NULL THEN 'primary key column is empty' END)"
+            errors.append((column.name, v, f"({err})"))
+        ok = " AND ".join(f"{e} IS NULL" for _, _, e in errors)
+        nfields = " + ".join(f"(c{i} IS NOT NULL)::INT" for i in range(ncols))
+        key_idx = [names.index(k) for k in table.primary_key]
+        key_text = " || '|' || ".join(f"CAST(v{i} AS VARCHAR)" for i in key_idx)
+        key_ok = " AND ".join(f"{errors[i][2]} IS NULL" for i in key_idx)
+        raw_json = "json_object(" + ", ".join(f"{quote(h)}, c{i}" for i, h in enumerate(header)) + ")"
+        error_list = ("list_filter([" + ", ".join(
+            f"{{'column': {quote(name)}, 'value': {v}, 'error': {e}}}" for name, v, e in errors
+        ) + "], lambda e: e.error IS NOT NULL)")
+        extra_json = "NULL"
+        if extras:
+            any_extra = " OR ".join(f"coalesce(c{i}, '') <> ''" for i in extras)
+            extra_json = (f"CASE WHEN {any_extra} THEN json_object("
+                          + ", ".join(f"{quote(header[i])}, c{i}" for i in extras) + ") END")
+        business = "struct_pack(" + ", ".join(
+            f'"{c.property_name}" := v{i}' for i, c in enumerate(table.columns)) + ")"
+        lines = ", ".join(f"c{i}" for i in range(width))
+        xs = ", ".join(f"x{i}" for i in range(len(names)))
+        # Four stacked projections, each computing its columns once: parse (x_i), check and
+        # type (v_i, ok), serialize the business values (j), assemble the line. The row hash is
+        # the md5 of j: the canonical JSON of the typed values in catalog order.
+        return f"""
+SELECT
+  CASE WHEN ok THEN {quote(prefix)} || substr(j, 2, length(j) - 2)
+    || ',"_sdc_extra":' || coalesce(CAST({extra_json} AS VARCHAR), 'null')
+    || ',"_sdc_row_hash":"' || md5(j) || '"' END AS rec,
+  CASE WHEN ok THEN NULL
+    WHEN nf <> {width} THEN to_json({{
+      'raw_values': {{'fields': [{lines}]}},
+      'errors': [{{'column': NULL, 'value': NULL,
+                  'error': 'expected {width} fields, found ' ||
+                    CASE WHEN nf >= {ncols} THEN 'more than {ncols - 1}' ELSE CAST(nf AS VARCHAR) END}}],
+      'record_key': NULL}})
+    ELSE to_json({{
+      'raw_values': {raw_json},
+      'errors': {error_list},
+      'record_key': CASE WHEN {key_ok} THEN {key_text} END}})
+  END AS rej
+FROM (SELECT *, CASE WHEN ok THEN CAST(to_json({business}) AS VARCHAR) END AS j FROM (
+  SELECT {lines}, nf, {xs}, {", ".join(f"{v} AS v{i}" for i, v in enumerate(values))},
+         nf = {width} AND {ok} AS ok
+  FROM (
+    SELECT {lines}, {nfields} AS nf, {", ".join(parsed)}
+    FROM {source})))"""
+
+    def rows(self, raw: BinaryIO, prefix: str, suffix: str) -> Iterator[bytes | Reject]:
+        """Yield encoded RECORD lines (in batches) and `Reject`s, in file order.
+
+        `prefix` opens the RECORD message up to the record's first property; each record's line
+        is prefix + properties + `,"_sdc_row_number":N` + suffix.
+        """
+        stats = self.stats
+        chunker = Chunker(self.work_dir, self.table.stream, CHUNK_ROWS, stats)
+        con = duckdb.connect(config={"threads": 1, "memory_limit": "160MB",
+                                     "preserve_insertion_order": True})
+        query = None
+        row_number = emitted = 0
+        try:
+            for path, _ in chunker.chunks(raw):
+                if query is None:
+                    query = self.build_query(Path("{path}"), chunker.header, prefix)
+                cursor = con.execute(query.replace(quote("{path}"), quote(str(path))))
+                while rows := cursor.fetchmany(FETCH_ROWS):
+                    lines = []
+                    for rec, rej in rows:
+                        row_number += 1
+                        if rec is not None:
+                            emitted += 1
+                            lines.append(f'{rec},"_sdc_row_number":{row_number}{suffix}')
+                        else:
+                            if lines:
+                                yield "".join(lines).encode("utf-8")
+                                lines = []
+                            detail = json.loads(rej)
+                            yield Reject(row_number, detail["raw_values"], detail["errors"],
+                                         detail["record_key"])
+                    stats.rows_read = row_number
+                    stats.rows_emitted = emitted
+                    stats.rows_rejected = row_number - emitted
+                    if lines:
+                        yield "".join(lines).encode("utf-8")
+            if chunker.header is not None and query is None:
+                self.build_query(Path("unused"), chunker.header, prefix)  # column warnings
+        finally:
+            con.close()

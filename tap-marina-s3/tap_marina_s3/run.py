@@ -74,6 +74,7 @@ class Run:
         }
         self._exports: dict[str, list[OpenExport]] = {}
         self._folder: Path | None = None
+        self.work_dir = Path(tempfile.mkdtemp(prefix="marina-run-"))
         self.audit_rows: list[dict] = []
         self._rejects = tempfile.TemporaryFile("w+", encoding="utf-8")
         self.rejects_count = 0
@@ -159,4 +160,5 @@ class Run:
                 export.archive.close()
         if self._folder is not None:
             remove_folder(self._folder)
+        remove_folder(self.work_dir)
         self._rejects.close()

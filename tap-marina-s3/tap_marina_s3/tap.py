@@ -6,6 +6,7 @@ from singer_sdk import Tap
 from singer_sdk import typing as th
 
 from .archives import Limits
+from .output import FastWriter
 from .catalog import SYSTEMS, load_catalog
 from .run import Run
 from .streams import AuditStream, RejectsStream, TableStream
@@ -37,6 +38,7 @@ class TapMarinaS3(Tap):
     """Reads full-snapshot marina exports (zip of CSVs; gzip'd tar of data/<table>.csv)."""
 
     name = "tap-marina-s3"
+    message_writer_class = FastWriter
 
     config_jsonschema = th.PropertiesList(
         *_system_settings(),
