@@ -1,0 +1,38 @@
+"""Shared helpers for the transform test suite."""
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+TRANSFORM_DIR = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(TRANSFORM_DIR / "scripts"), str(Path(__file__).resolve().parent)]
+
+
+def run_dbt(args: list[str], work: Path, target: str = "duckdb", env: dict | None = None):
+    """Run dbt in-process (dbtRunner) against the transform project; returns the dbtRunnerResult."""
+    from dbt.cli.main import dbtRunner
+
+    old = {k: os.environ.get(k) for k in (env or {})}
+    os.environ.update(env or {})
+    try:
+        return dbtRunner().invoke([
+            *args,
+            "--project-dir", str(TRANSFORM_DIR), "--profiles-dir", str(TRANSFORM_DIR),
+            "--target", target, "--threads", "2",
+            "--target-path", str(work / "target"), "--log-path", str(work / "logs"),
+            "--log-level-file", "none",
+        ])
+    finally:
+        for k, v in old.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+@pytest.fixture(scope="session")
+def transform_dir() -> Path:
+    return TRANSFORM_DIR

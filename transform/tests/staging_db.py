@@ -1,0 +1,112 @@
+"""Test helper: a DuckDB file with the loader's STG_* tables, filled the way the loader would.
+
+Tables and types come from the catalog (scripts/generate_models.py holds the DuckDB type mapping);
+SDC_ROW_HASH is computed here independently, per design.md §4.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from decimal import Decimal
+from pathlib import Path
+
+import duckdb
+
+from generate_models import AUDIT_COLUMNS, LINEAGE_COLUMNS, REJECTS_COLUMNS, duckdb_type, load_catalog
+
+CATALOG = {t["stream"]: t for t in load_catalog()}
+
+
+def canonical_text(value, oracle_type: str):
+    """Canonical text of one typed value (design.md §4); None stays None (JSON null)."""
+    if value is None:
+        return None
+    base = oracle_type.split("(")[0].strip().upper()
+    if base == "NUMBER":
+        scale = int(oracle_type.split(",")[1].rstrip(")")) if "," in oracle_type else 0
+        if scale == 0:
+            return str(int(value))
+        return str(Decimal(str(value)).quantize(Decimal(1).scaleb(-scale)))
+    if base == "BINARY_DOUBLE":
+        return repr(float(value))
+    if base == "DATE":
+        return value.isoformat()
+    if base == "TIMESTAMP":
+        return value.strftime("%Y-%m-%d %H:%M:%S.%f")
+    return str(value)
+
+
+def row_hash(stream: str, row: dict) -> str:
+    cols = CATALOG[stream]["columns"]
+    texts = [canonical_text(row.get(c["name"]), c["oracle_type"]) for c in cols]
+    return hashlib.md5(json.dumps(texts, ensure_ascii=False, separators=(",", ":")).encode("utf-8")).hexdigest()
+
+
+def record_key(stream: str, row: dict) -> str:
+    types = {c["name"]: c["oracle_type"] for c in CATALOG[stream]["columns"]}
+    return "|".join(canonical_text(row[k], types[k]) for k in CATALOG[stream]["primary_key"])
+
+
+def dw_id(stream: str, row: dict) -> str:
+    t = CATALOG[stream]
+    table = stream[len(t["system"]) + 1:]
+    return hashlib.md5(f"{t['system']}|{table}|{record_key(stream, row)}".encode()).hexdigest()
+
+
+def create_all(path: Path) -> None:
+    """All 79 staging tables + rejects + audit, empty (as after the loader's SCHEMA messages)."""
+    con = duckdb.connect(str(path))
+    try:
+        for t in CATALOG.values():
+            cols = [f'"{c["name"]}" {duckdb_type(c["oracle_type"])}' for c in t["columns"]]
+            cols += [f"{n} {typ}" for n, typ, _ in LINEAGE_COLUMNS]
+            con.execute(f"create table main.{t['staging_table']} ({', '.join(cols)})")
+        for name, spec in (("STG_MARINA_REJECTS", REJECTS_COLUMNS), ("STG_MARINA_LOAD_AUDIT", AUDIT_COLUMNS)):
+            con.execute(f"create table main.{name} ({', '.join(f'{n} {typ}' for n, typ, _ in spec)})")
+    finally:
+        con.close()
+
+
+def load_export(path: Path, stream: str, source_key: str, rows: list[dict], rejected: list[dict] = (),
+                run_id: str = "run", audit_rows_emitted: int | None = None) -> None:
+    """Replace the staging snapshot of `stream` by one complete export (as ACTIVATE_VERSION does),
+    append its rejects and a completed audit row. rows: business values keyed by column name, in
+    file order (SDC_ROW_NUMBER = position); rejected: key values of rows the tap rejected;
+    audit_rows_emitted: a wrong count for reconciliation tests."""
+    t = CATALOG[stream]
+    exported = dt.datetime(2025, 1, 1) + dt.timedelta(hours=len(source_key))
+    names = [c["name"] for c in t["columns"]]
+    con = duckdb.connect(str(path))
+    try:
+        con.execute("begin")
+        con.execute(f"delete from main.{t['staging_table']}")
+        # inserted in reverse file order, so that "last row wins" cannot rely on physical order
+        for i, row in reversed(list(enumerate(rows, start=1))):
+            values = [row.get(n) for n in names] + [
+                source_key, t["source_file"], i, exported, None, row_hash(stream, row), 1, dt.datetime.now()]
+            cols = ", ".join([f'"{n}"' for n in names] + [n for n, _, _ in LINEAGE_COLUMNS])
+            con.execute(f"insert into main.{t['staging_table']} ({cols}) values ({', '.join('?' * len(values))})",
+                        values)
+        for j, rej in enumerate(rejected, start=len(rows) + 1):
+            con.execute("insert into main.STG_MARINA_REJECTS values (?,?,?,?,?,?,?,?,?,?,?)", [
+                run_id, t["system"], stream, source_key, t["source_file"], j, exported,
+                record_key(stream, rej), "{}", "[]", dt.datetime.now()])
+        con.execute("insert into main.STG_MARINA_LOAD_AUDIT values (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", [
+            run_id, t["system"], stream, source_key, t["source_file"], exported, True, True,
+            len(rows) + len(rejected), len(rows) if audit_rows_emitted is None else audit_rows_emitted,
+            len(rejected), 0, 1000, "[]", "[]",
+            exported, exported + dt.timedelta(seconds=5), 1])
+        con.execute("commit")
+    finally:
+        con.close()
+
+
+def query(path: Path, sql: str) -> list[dict]:
+    con = duckdb.connect(str(path), config={})
+    try:
+        cur = con.execute(sql)
+        names = [d[0] for d in cur.description]
+        return [dict(zip(names, r)) for r in cur.fetchall()]
+    finally:
+        con.close()

@@ -1,0 +1,67 @@
+"""The generated dbt files must match the catalog; the generator must refuse inconsistent input."""
+from __future__ import annotations
+
+import shutil
+
+import pytest
+import yaml
+
+import generate_models as gm
+
+
+def test_generated_files_match_the_catalog():
+    problems = gm.drift()
+    assert problems == [], "run: python transform/scripts/generate_models.py\n" + "\n".join(problems[:20])
+
+
+@pytest.fixture(scope="module")
+def files():
+    return gm.render()
+
+
+def test_one_staging_view_and_one_dw_model_per_catalog_table(files):
+    tables = gm.load_catalog()
+    assert len(tables) == 79
+    for t in tables:
+        dw_sql = files[gm.Path(f"models/dw/{t['system']}/dw_{t['stream']}.sql")]
+        assert f"alias={t['dw_table']!r}" in dw_sql and "marina_dw_table(" in dw_sql
+        assert dw_sql.count("\n") < 40 + len(t["columns"]) // 4, "thin file: a macro call with data"
+        model = yaml.safe_load(files[gm.Path(f"models/dw/{t['system']}/dw_{t['stream']}.yml")])["models"][0]
+        assert model["config"]["meta"]["grain"] == t["primary_key"]
+        stg = files[gm.Path(f"models/staging/{t['system']}/stg_{t['system']}__{t['table']}.sql")]
+        assert f"source({t['system']!r}, {t['staging_table']!r})" in stg
+
+
+def test_composite_keys_get_the_combined_unique_test(files):
+    holidays = yaml.safe_load(files[gm.Path("models/dw/stellar/dw_stellar_holidays.yml")])["models"][0]
+    assert holidays["data_tests"] == [{"marina_unique_combination": {"arguments": {
+        "columns": ["LOCATION_ID", "HOLIDAY_DATE"]}}}]
+    slips = yaml.safe_load(files[gm.Path("models/dw/molo/dw_molo_slips.yml")])["models"][0]
+    id_col = next(c for c in slips["columns"] if c["name"] == "ID")
+    assert id_col["data_tests"] == ["not_null", "unique"]
+
+
+def test_drift_is_detected(tmp_path):
+    root = tmp_path / "transform"
+    shutil.copytree(gm.TRANSFORM_DIR / "models", root / "models")
+    assert gm.drift(root=root) == []
+    (root / "models/dw/molo/dw_molo_slips.sql").write_text("select 1\n")
+    (root / "models/dw/molo/dw_molo_gone.yml").write_text(gm.YAML_HEADER)
+    (root / "models/staging/molo/stg_molo__piers.yml").unlink()
+    assert sorted(gm.drift(root=root)) == ["differs: models/dw/molo/dw_molo_slips.sql",
+                                           "missing: models/staging/molo/stg_molo__piers.yml",
+                                           "stale: models/dw/molo/dw_molo_gone.yml"]
+
+
+def test_catalog_errors_are_refused(tmp_path):
+    catalog = yaml.safe_load(gm.DEFAULT_CATALOG.read_text())
+    catalog[0]["primary_key"] = ["NO_SUCH_COLUMN"]
+    bad = tmp_path / "catalog.yml"
+    bad.write_text(yaml.safe_dump(catalog))
+    with pytest.raises(ValueError, match="primary key"):
+        gm.render(bad)
+    catalog[0]["primary_key"] = ["ID"]
+    catalog[0]["columns"][0]["oracle_type"] = "XMLTYPE"
+    bad.write_text(yaml.safe_dump(catalog))
+    with pytest.raises(ValueError, match="unsupported oracle_type"):
+        gm.render(bad)

@@ -1,0 +1,135 @@
+"""Oracle SQL of the project, checked without a database.
+
+dbt runs (in a subprocess) against the `oracle` target with a stubbed `oracledb` driver
+(tests/oracle_stub.py: every DW_* table "exists", so the incremental MERGE path runs). The recorded
+statements and the compiled data tests are parsed with sqlglot (dialect oracle) and checked for
+Oracle-specific rules.
+"""
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import sqlglot
+from sqlglot import exp
+
+from conftest import TRANSFORM_DIR
+
+STUB = Path(__file__).resolve().parent / "oracle_stub.py"
+
+
+@pytest.fixture(scope="module")
+def oracle_run(tmp_path_factory):
+    work = tmp_path_factory.mktemp("dbt_oracle_stub")
+    common = ["--project-dir", str(TRANSFORM_DIR), "--profiles-dir", str(TRANSFORM_DIR), "--target", "oracle",
+              "--threads", "2", "--target-path", str(work / "target"), "--log-path", str(work / "logs"),
+              "--log-level-file", "none"]
+    invocations = [["run", *common], ["compile", "--select", "test_type:data", *common]]
+    env = {"PATH": "/usr/bin:/bin", "ORACLE_USER": "marina_app", "ORACLE_PASSWORD": "not-used",
+           "ORACLE_DSN": "stub.invalid:1522/marina_high", "ORACLE_SCHEMA": "marina", "DBT_TARGET": "oracle"}
+    proc = subprocess.run([sys.executable, str(STUB), str(work / "out.json"), json.dumps(invocations)],
+                          env=env, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    data = json.loads((work / "out.json").read_text())
+    for r in data["results"]:
+        assert r["success"], (r["args"][0], r["exception"], proc.stdout[-3000:])
+    data["compiled_tests"] = {f"{p.parent.name}/{p.name}": p.read_text()
+                              for p in (work / "target" / "compiled").rglob("*.sql")}
+    return data
+
+
+def _strip_comment(sql: str) -> str:
+    return re.sub(r"^\s*/\*.*?\*/", "", sql, flags=re.S).strip()
+
+
+def _statements(run, pattern: str) -> list[str]:
+    return [_strip_comment(s) for s in run["statements"] if re.search(pattern, s, flags=re.I | re.S)]
+
+
+def _merge_of(run, table: str) -> str:
+    blocks = _statements(run, rf"merge\s+into\s+MARINA\.{table}\s")
+    assert len(blocks) == 1, f"one MERGE for {table}"
+    m = re.search(r"BEGIN\s+(merge.*?);\s*EXCEPTION", blocks[0], flags=re.I | re.S)
+    return m.group(1)
+
+
+def _model_select_of(run, table: str) -> str:
+    ctas = _statements(run, rf"create\s+global\s+temporary\s+table\s+o\$pt_{table}\d+")
+    assert len(ctas) == 1, f"one temp-table CTAS for {table}"
+    return re.split(r"\bas\b", ctas[0], maxsplit=1, flags=re.I)[1]
+
+
+def _oracle_rules(sql: str) -> None:
+    """Things Oracle rejects or treats differently, that DuckDB would accept."""
+    literal = r"'(?:[^']|'')*'"
+    assert "''" not in re.findall(literal, sql), "'' is NULL in Oracle"
+    code = re.sub(literal, "'x'", sql)  # keywords inside string literals do not count
+    assert not re.search(r"(\bfrom|\bjoin)\s+[\w.$\"]+\s+as\s+\w", code, re.I), "no AS before a table alias"
+    assert not re.search(r"\)\s+as\s+\w+\s+(on|where|join|cross|left)\b", code, re.I), "no AS for subquery aliases"
+    assert not re.search(r"\b(md5|strftime|hugeint)\s*\(|::|\b(true|false)\b|\blimit\s+\d", code, re.I)
+
+
+@pytest.mark.parametrize("table", ["DW_MOLO_SLIPS", "DW_STELLAR_HOLIDAYS", "DW_STELLAR_COUPONS",
+                                   "DW_STELLAR_BOOKING_ACCESSORIES"])
+def test_incremental_merge_is_oracle_merge_on_dw_id(oracle_run, table):
+    merge = sqlglot.parse_one(_merge_of(oracle_run, table), dialect="oracle")
+    assert isinstance(merge, exp.Merge)
+    assert merge.this.name.upper() == table
+    on = merge.args["on"].sql(dialect="oracle").upper()
+    assert "DBT_INTERNAL_SOURCE.DW_ID = DBT_INTERNAL_DEST.DW_ID" in on
+    updated = {e.this.name.upper() for w in merge.find_all(exp.When) for e in w.find_all(exp.EQ)
+               if isinstance(e.this, exp.Column) and e.this.table.upper() == "DBT_INTERNAL_DEST"}
+    assert "DW_LAST_UPDATED" in updated and "DW_IS_DELETED" in updated
+    assert "DW_LAST_INSERTED" not in updated, "DW_LAST_INSERTED is set on insert only"
+    assert "DW_ID" not in updated, "ORA-38104: the ON column cannot be updated"
+
+
+@pytest.mark.parametrize("table,key_text", [
+    ("DW_STELLAR_HOLIDAYS", "TO_CHAR(t.HOLIDAY_DATE, 'YYYY-MM-DD')"),
+    ("DW_MOLO_SLIPS", "TO_CHAR(t.ID)"),
+])
+def test_incremental_select_uses_oracle_functions(oracle_run, table, key_text):
+    sql = _model_select_of(oracle_run, table)
+    _oracle_rules(sql)
+    tree = sqlglot.parse_one(sql, dialect="oracle")
+    assert isinstance(tree, (exp.Select, exp.Union))
+    assert "STANDARD_HASH(" in sql and "RAWTOHEX(" in sql, "md5 via STANDARD_HASH"
+    assert re.search(r"TO_TIMESTAMP\('\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{6}', 'YYYY-MM-DD HH24:MI:SS\.FF6'\)", sql)
+    assert key_text in sql, "record key text for the rejects lookup"
+    assert "MARINA.STG_MARINA_REJECTS" in sql and f"MARINA.{table}" in sql
+
+
+def test_every_model_statement_parses_as_oracle(oracle_run):
+    created = _statements(oracle_run, r"create\s+(or\s+replace\s+view|global\s+temporary\s+table)")
+    assert len(created) == 158, "79 views + 79 DW temp tables"
+    for stmt in created:
+        body = re.split(r"\bas\b", stmt, maxsplit=1, flags=re.I)[1]
+        _oracle_rules(body)
+        sqlglot.parse_one(body, dialect="oracle")
+    for table in [s for s in oracle_run["statements"] if re.search(r"merge\s+into", s, re.I)]:
+        m = re.search(r"BEGIN\s+(merge.*?);\s*EXCEPTION", table, flags=re.I | re.S)
+        assert isinstance(sqlglot.parse_one(m.group(1), dialect="oracle"), exp.Merge)
+
+
+def test_staging_view_casts_numbers_and_dates_but_not_text(oracle_run):
+    (view,) = _statements(oracle_run, r"create or replace view MARINA\.stg_stellar__coupons\b")
+    tree = sqlglot.parse_one(view, dialect="oracle")
+    assert isinstance(tree, exp.Create)
+    assert "CAST(COUPON_AMOUNT AS NUMBER(10,2)) as COUPON_AMOUNT" in view
+    assert "CAST(COUPON_END AS DATE) as COUPON_END" in view
+    assert re.search(r"^\s*VALID_STYLES as VALID_STYLES,", view, re.M), "NCLOB passed through"
+    assert "TO_CHAR(SDC_ROW_HASH) as SDC_ROW_HASH" in view
+
+
+@pytest.mark.parametrize("yml,test", [("stg_molo__slips.yml", "marina_audit_reconciles"),
+                                      ("stg_stellar__holidays.yml", "marina_duplicate_keys"),
+                                      ("dw_stellar_holidays.yml", "marina_unique_combination")])
+def test_custom_data_tests_compile_to_oracle_sql(oracle_run, yml, test):
+    hits = [sql for name, sql in oracle_run["compiled_tests"].items() if name.startswith(f"{yml}/{test}")]
+    assert len(hits) == 1
+    _oracle_rules(hits[0])
+    sqlglot.parse_one(hits[0], dialect="oracle")
