@@ -1,0 +1,60 @@
+# Two commands matter: `make demo` runs the pipeline on sample exports into DuckDB, and
+# `make test` installs everything the tests need and runs every suite. Both are idempotent:
+# virtual environments are built once (stamp files) and reused.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+MELTANO := $(BIN)/meltano
+TAP_VENV := .meltano/extractors/tap-marina-s3/venv
+TARGET_VENV := .meltano/loaders/target-oracle/venv
+DBT_VENV := .meltano/utilities/dbt/venv
+DEMO_ROWS ?= 20000
+PYTEST_FLAGS ?= -q -p no:cacheprovider
+
+export MELTANO_SEND_ANONYMOUS_USAGE_STATS := false
+
+.PHONY: install demo test test-tap test-target test-transform test-e2e bench clean
+
+$(VENV)/.stamp: requirements-dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -r requirements-dev.txt
+	touch $@
+
+.meltano/.stamp: $(VENV)/.stamp meltano.yml tap-marina-s3/pyproject.toml target-oracle/pyproject.toml transform/requirements.txt
+	$(MELTANO) install
+	touch $@
+
+# Test tools go into the plugin venvs Meltano built, so each package is tested with exactly
+# the dependencies it runs with (the plugins need SQLAlchemy 2.1; Meltano itself pins < 2.1).
+.meltano/.stamp-test: .meltano/.stamp transform/requirements-test.txt
+	$(TAP_VENV)/bin/pip install -q -e './tap-marina-s3[test]'
+	$(TARGET_VENV)/bin/pip install -q -e './target-oracle[test]'
+	$(DBT_VENV)/bin/pip install -q -r transform/requirements-test.txt
+	touch $@
+
+install: .meltano/.stamp
+
+demo: install
+	$(BIN)/python scripts/demo.py --rows $(DEMO_ROWS)
+
+test-tap: .meltano/.stamp-test
+	cd tap-marina-s3 && ../$(TAP_VENV)/bin/python -m pytest $(PYTEST_FLAGS)
+
+test-target: .meltano/.stamp-test
+	cd target-oracle && ../$(TARGET_VENV)/bin/python -m pytest $(PYTEST_FLAGS)
+
+test-transform: .meltano/.stamp-test
+	cd transform && ../$(DBT_VENV)/bin/python -m pytest $(PYTEST_FLAGS)
+
+test-e2e: .meltano/.stamp-test
+	$(BIN)/python -m pytest $(PYTEST_FLAGS) tests
+
+test: test-tap test-target test-transform test-e2e
+
+bench: .meltano/.stamp-test
+	$(BIN)/python tests/bench/bench_tap.py
+	$(BIN)/python tests/bench/bench_pipeline.py
+
+clean:
+	rm -rf $(VENV) .meltano output

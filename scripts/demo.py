@@ -1,0 +1,67 @@
+"""The README's demo: sample exports -> tap -> DuckDB staging -> dbt DW, then row counts.
+
+Runs from the top-level venv: generates exports with the tap's own generator (inside the tap's
+plugin venv), runs `meltano run tap-marina-s3 target-duckdb dbt:run`, and prints, per table, the
+rows in STG_* and in DW_* (and how many DW rows are marked deleted).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+
+ROOT = Path(__file__).resolve().parent.parent
+TAP_BIN = ROOT / ".meltano/extractors/tap-marina-s3/venv/bin"
+
+
+def run(cmd: list[str], **kw) -> None:
+    print("$", " ".join(cmd), flush=True)
+    subprocess.run(cmd, check=True, cwd=ROOT, **kw)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--rows", type=int, default=20000, help="rows per export, all tables")
+    parser.add_argument("--seed", type=int, default=42)
+    args = parser.parse_args()
+    exports = ROOT / "output" / "exports"
+    run([str(TAP_BIN / "marina-sample-exports"), str(exports), "--rows", str(args.rows),
+         "--seed", str(args.seed)])
+    meltano = str(Path(sys.executable).parent / "meltano")
+    run([meltano, "run", "tap-marina-s3", "target-duckdb", "dbt:run"])
+    print_counts(ROOT / "output" / "marina.duckdb")
+    return 0
+
+
+def print_counts(path: Path) -> None:
+    con = duckdb.connect(str(path), read_only=True)
+    tables = {name.upper() for (name,) in con.execute(
+        "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main'").fetchall()}
+    stg = sorted(t for t in tables if t.startswith("STG_") and not t.endswith("__LOADING"))
+    print(f"\n{'table':<42}{'STG rows':>10}{'DW rows':>10}{'deleted':>9}")
+    totals = [0, 0, 0]
+    for name in stg:
+        suffix = name[len("STG_"):]
+        stg_rows = con.execute(f'SELECT count(*) FROM "{name}"').fetchone()[0]
+        dw_rows = deleted = None
+        if f"DW_{suffix}" in tables:
+            dw_rows, deleted = con.execute(
+                f'SELECT count(*), count(*) FILTER (WHERE "DW_IS_DELETED" = 1) FROM "DW_{suffix}"'
+            ).fetchone()
+        print(f"{suffix:<42}{stg_rows:>10}{'' if dw_rows is None else dw_rows:>10}"
+              f"{'' if deleted is None else deleted:>9}")
+        totals[0] += stg_rows
+        totals[1] += dw_rows or 0
+        totals[2] += deleted or 0
+    print(f"{'total (' + str(len(stg)) + ' staging tables)':<42}{totals[0]:>10}{totals[1]:>10}{totals[2]:>9}")
+    print(f"\nWarehouse: {path}")
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("MELTANO_SEND_ANONYMOUS_USAGE_STATS", "false")
+    sys.exit(main())
