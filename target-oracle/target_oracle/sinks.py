@@ -1,0 +1,286 @@
+"""The staging sink: columnar batches, shadow tables per version, swap on ACTIVATE_VERSION.
+
+Per record the sink only appends the record dict to a list (and remembers the version).
+At drain time each column is extracted and converted with one list comprehension and the
+batch is handed to the dialect's bulk insert.
+
+* RECORDs with a ``version`` (table streams) go to the shadow table ``STG_<X>__LOADING``,
+  created fresh at the first batch of a new version. ``activate_version`` replaces the rows of
+  ``STG_<X>`` by the shadow's rows in one transaction and drops the shadow.
+* RECORDs without a version (``marina_rejects``, ``marina_load_audit``) are appended to
+  ``STG_<X>``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import gc
+import operator
+import typing as t
+from dataclasses import dataclass, field
+
+from singer_sdk.sinks import Sink
+
+from target_oracle.connector import RowError, RowErrors
+from target_oracle.types import ValueConversionError, column_specs
+
+if t.TYPE_CHECKING:
+    from target_oracle.connector import Dialect
+    from target_oracle.target import TargetOracle
+
+MAX_REPORTED_ROW_ERRORS = 100
+LINEAGE_PROPERTIES = ("_sdc_source_key", "_sdc_source_member", "_sdc_row_number")
+
+
+def _row_getter(props: list[str]) -> t.Callable[[dict], tuple]:
+    """A C-level function returning the values of ``props`` of a record as a tuple."""
+    if len(props) == 1:
+        prop = props[0]
+        return lambda record: (record[prop],)
+    if not props:
+        return lambda record: ()
+    return operator.itemgetter(*props)
+
+
+class LoadError(RuntimeError):
+    """Rows could not be written; details of every failed row were logged."""
+
+
+@dataclass
+class StreamLoad:
+    """Loading state of one stream, shared by the successive sinks of the stream in a run."""
+
+    staging: str
+    shadow: str
+    leftover_checked: bool = False
+    shadow_version: int | None = None
+    shadow_rows: int = 0
+    rows_seen: int = 0
+    activated: set[int] = field(default_factory=set)
+
+
+class StagingSink(Sink):
+    """Loads one stream into its staging table (through a shadow table for table streams)."""
+
+    MAX_SIZE_DEFAULT = 50000
+
+    def __init__(
+        self,
+        target: TargetOracle,
+        stream_name: str,
+        schema: dict,
+        key_properties: t.Sequence[str] | None,
+    ) -> None:
+        super().__init__(target, stream_name, schema, key_properties)
+        self._target = target
+        self.specs = column_specs(self.schema)
+        self.data_specs = [s for s in self.specs if s.prop is not None]
+        self.props = [s.prop for s in self.data_specs]
+        self.properties = frozenset(self.props)
+        self._getter = _row_getter(self.props)
+        self.load = target.stream_load(stream_name)
+        self._rows: list[tuple] = []
+        self._buffer_version: int | None = None
+        self._aligned: set[str] = set()
+        self._warned_unknown: set[str] = set()
+
+    # -- singer-sdk hooks that must not run ---------------------------------------------------
+    @property
+    def include_sdc_metadata_properties(self) -> bool:
+        """No ``_sdc_received_at``/``_sdc_deleted_at``/... columns: the loader adds its own."""
+        return False
+
+    def get_validator(self) -> None:
+        """No JSON schema validation of records: the tap types every value."""
+        return
+
+    @property
+    def dialect(self) -> Dialect:
+        return self._target.dialect
+
+    @property
+    def current_size(self) -> int:
+        """Rows buffered (records are counted here, not per record by singer-sdk)."""
+        return len(self._rows)
+
+    # -- lifecycle ---------------------------------------------------------------------------
+    def setup(self) -> None:
+        """Create (or align) the staging table now, even if no record ever arrives, and
+        discard a shadow table left by an interrupted run (once per stream and run)."""
+        self.dialect.ensure_table(self.load.staging, self.specs)
+        self._aligned.add(self.load.staging)
+        if not self.load.leftover_checked:
+            if self.dialect.table_columns(self.load.shadow) is not None:
+                self.logger.warning(
+                    "Discarding %s left by an interrupted run; %s keeps its last complete snapshot",
+                    self.load.shadow,
+                    self.load.staging,
+                )
+                self.dialect.drop_table(self.load.shadow)
+            self.load.leftover_checked = True
+
+    def add_record(self, record: dict, version: int | None) -> None:
+        """Buffer one record as a tuple of its property values, in column order (the only
+        per-record work of the loader)."""
+        if version != self._buffer_version:
+            if self._rows:
+                self._target.drain_one(self)
+            self._buffer_version = version
+        if len(record) == len(self.props):
+            try:
+                self._rows.append(self._getter(record))
+                return
+            except KeyError:
+                pass
+        self._warn_unknown_properties(record)
+        self._rows.append(tuple(map(record.get, self.props)))
+
+    def process_record(self, record: dict, context: dict) -> None:  # noqa: ARG002
+        self.add_record(record, self._buffer_version)
+
+    # -- batches -----------------------------------------------------------------------------
+    def process_batch(self, context: dict) -> None:  # noqa: ARG002
+        rows, self._rows = self._rows, []
+        if not rows:
+            return
+        version = self._buffer_version
+        count = len(rows)
+        self.tally_record_read(count)
+        self.record_counter_metric.increment(count)
+        columns: list[t.Sequence] = list(zip(*rows, strict=True)) if self.props else []
+        loaded_at = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+        columns.append([version] * count)
+        columns.append([loaded_at] * count)
+        if version is None:
+            table = self.load.staging
+        else:
+            if self.load.shadow_version != version:
+                self._start_shadow(version)
+            table = self.load.shadow
+        if table not in self._aligned:
+            self.dialect.ensure_table(table, self.specs)
+            self._aligned.add(table)
+        try:
+            self.dialect.insert_batch(table, self.specs, columns)
+        except ValueConversionError as exc:
+            self._fail(rows, RowErrors(table, [RowError(exc.row_index, exc.column, exc.error, exc.value)]))
+        except RowErrors as exc:
+            exc.table = table
+            self._fail(rows, exc)
+        if version is not None:
+            self.load.shadow_rows += count
+        self.load.rows_seen += count
+        self.logger.info("Wrote %d rows to %s", count, table)
+        del rows, columns
+        if not gc.isenabled():  # disabled by TargetOracle.listen during the load
+            gc.collect()
+
+    def _start_shadow(self, version: int) -> None:
+        if self.load.shadow_version is not None:
+            self.logger.warning(
+                "Version %s of stream %s got no ACTIVATE_VERSION before version %s started: "
+                "its %d rows in %s are discarded and %s keeps its previous snapshot",
+                self.load.shadow_version,
+                self.stream_name,
+                version,
+                self.load.shadow_rows,
+                self.load.shadow,
+                self.load.staging,
+            )
+        self.dialect.drop_table(self.load.shadow)
+        self.dialect.create_table(self.load.shadow, self.specs)
+        self._aligned.add(self.load.shadow)
+        self.load.shadow_version = version
+        self.load.shadow_rows = 0
+
+    def _warn_unknown_properties(self, record: dict) -> None:
+        unknown = record.keys() - self.properties - self._warned_unknown
+        for prop in sorted(unknown):
+            self.logger.warning(
+                "Stream %s: property %r is not in the schema; its values are not loaded",
+                self.stream_name,
+                prop,
+            )
+        self._warned_unknown |= unknown
+
+    def _fail(self, rows: list[tuple], exc: RowErrors) -> t.NoReturn:
+        """Log every failed row (stream, row, column, error) and stop the load."""
+        first_row = self.load.rows_seen + 1
+        for err in exc.errors[:MAX_REPORTED_ROW_ERRORS]:
+            row = rows[err.row_index] if 0 <= err.row_index < len(rows) else ()
+            record = dict(zip(self.props, row, strict=False))
+            lineage = {k: record.get(k) for k in (*self.key_properties, *LINEAGE_PROPERTIES) if k in record}
+            self.logger.error(
+                "Rejected row: stream=%s table=%s row=%d (batch row %d) column=%s error=%s value=%.200r lineage=%s",
+                self.stream_name,
+                exc.table,
+                first_row + err.row_index,
+                err.row_index,
+                err.column,
+                err.error,
+                err.value,
+                lineage,
+            )
+        if len(exc.errors) > MAX_REPORTED_ROW_ERRORS:
+            self.logger.error("... and %d more rejected rows", len(exc.errors) - MAX_REPORTED_ROW_ERRORS)
+        first = exc.errors[0]
+        msg = (
+            f"{len(exc.errors)} row(s) of stream {self.stream_name} could not be written to "
+            f"{exc.table}; first: row {first_row + first.row_index}, column {first.column}: {first.error}"
+        )
+        raise LoadError(msg) from exc
+
+    # -- versions ----------------------------------------------------------------------------
+    def activate_version(self, new_version: int) -> None:
+        """Make ``new_version`` the content of the staging table (the target drained us first)."""
+        load = self.load
+        if load.shadow_version == new_version:
+            rows = self.dialect.replace_from_shadow(load.staging, load.shadow, new_version)
+            self.logger.info("%s replaced by version %s (%d rows)", load.staging, new_version, rows)
+            load.shadow_version = None
+            load.shadow_rows = 0
+            load.activated.add(new_version)
+            return
+        if new_version in load.activated:
+            self.logger.info("Version %s of %s already activated", new_version, self.stream_name)
+            return
+        if load.shadow_version is not None and new_version < load.shadow_version:
+            self.logger.warning(
+                "Ignoring ACTIVATE_VERSION %s of %s: version %s is loading",
+                new_version,
+                self.stream_name,
+                load.shadow_version,
+            )
+            return
+        if load.shadow_version is not None:
+            self.logger.warning(
+                "Version %s of %s was never activated: its %d rows are discarded",
+                load.shadow_version,
+                self.stream_name,
+                load.shadow_rows,
+            )
+            self.dialect.drop_table(load.shadow)
+            load.shadow_version = None
+            load.shadow_rows = 0
+        self.dialect.replace_with_empty(load.staging)
+        load.activated.add(new_version)
+        self.logger.warning(
+            "Version %s of %s was activated without any record: %s is now empty",
+            new_version,
+            self.stream_name,
+            load.staging,
+        )
+
+    def clean_up(self) -> None:
+        if self.load.shadow_version is not None and self._target.sink_is_active(self):
+            self.logger.warning(
+                "Stream %s ended without ACTIVATE_VERSION for version %s: %d rows stay in %s "
+                "(discarded at the next run); %s keeps its previous snapshot",
+                self.stream_name,
+                self.load.shadow_version,
+                self.load.shadow_rows,
+                self.load.shadow,
+                self.load.staging,
+            )
+        super().clean_up()
+

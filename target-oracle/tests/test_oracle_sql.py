@@ -1,0 +1,339 @@
+"""Oracle SQL produced by the loader, compiled offline with SQLAlchemy's Oracle dialect, and
+the order of statements/commits of the Oracle dialect (against a recording DB-API stand-in,
+since no Oracle server runs here; see test_oracle_live.py for the real thing)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass
+from decimal import Decimal
+
+import oracledb
+import pytest
+
+from target_oracle import types as ty
+from target_oracle.connector import DbColumn, RowErrors
+from target_oracle.dialects import oracle_sql as sql
+from target_oracle.dialects.oracle import OracleDialect, connect_params, input_type, max_chars
+from target_oracle.types import column_specs
+
+SCHEMA = {
+    "properties": {
+        "id": {"type": ["integer", "null"], "x-sql-datatype": "NUMBER(10,0)"},
+        "rate": {"type": ["number", "null"], "multipleOf": 0.01, "x-sql-datatype": "NUMBER(10,2)"},
+        "ratio": {"type": ["number", "null"]},
+        "name": {"type": ["string", "null"], "maxLength": 191},
+        "notes": {"type": ["string", "null"]},
+        "huge": {"type": ["string", "null"], "maxLength": 4000},
+        "opened_on": {"type": ["string", "null"], "format": "date"},
+        "updated_at": {"type": ["string", "null"], "format": "date-time"},
+        "flag": {"type": ["boolean", "null"]},
+        "comment": {"type": ["string", "null"], "maxLength": 10},
+        "_sdc_row_number": {"type": ["integer", "null"]},
+        "_sdc_extra": {"type": ["object", "null"]},
+    }
+}
+
+
+def test_create_table_types_and_identifiers():
+    ddl = sql.create_table_sql(None, "STG_MOLO_SLIPS", column_specs(SCHEMA))
+    assert ddl == (
+        "CREATE TABLE STG_MOLO_SLIPS (\n"
+        "\tID NUMBER(10, 0), \n"
+        "\tRATE NUMBER(10, 2), \n"
+        "\tRATIO BINARY_DOUBLE, \n"
+        "\tNAME NVARCHAR2(191), \n"
+        "\tNOTES NCLOB, \n"
+        "\tHUGE NCLOB, \n"
+        "\tOPENED_ON DATE, \n"
+        "\tUPDATED_AT TIMESTAMP, \n"
+        "\tFLAG NUMBER(1, 0), \n"
+        '\t"COMMENT" NVARCHAR2(10), \n'
+        "\tSDC_ROW_NUMBER NUMBER(19, 0), \n"
+        "\tSDC_EXTRA NCLOB, \n"
+        "\tSDC_TABLE_VERSION NUMBER(19, 0), \n"
+        "\tSDC_LOADED_AT TIMESTAMP\n"
+        ")"
+    )
+
+
+def test_create_table_in_schema():
+    ddl = sql.create_table_sql("MARINA", "STG_X__LOADING", column_specs({"properties": {}}))
+    assert ddl.startswith("CREATE TABLE MARINA.STG_X__LOADING (\n\tSDC_TABLE_VERSION NUMBER(19, 0)")
+
+
+def test_identifier_quoting_only_when_needed():
+    assert sql.ident("STG_MOLO_SLIPS") == "STG_MOLO_SLIPS"
+    assert sql.ident("SDC_ROW_HASH") == "SDC_ROW_HASH"
+    assert sql.ident("LEVEL") == '"LEVEL"'
+    assert sql.ident("_ID") == '"_ID"'
+    assert sql.qualified("MARINA", "DATE") == 'MARINA."DATE"'
+
+
+def test_insert_statement_for_executemany():
+    statement = sql.insert_sql(None, "STG_MOLO_SLIPS__LOADING", ["ID", "RATE", "SDC_TABLE_VERSION"])
+    assert statement == (
+        "INSERT INTO STG_MOLO_SLIPS__LOADING (ID, RATE, SDC_TABLE_VERSION) VALUES (:1, :2, :3)"
+    )
+
+
+def test_swap_statements():
+    assert sql.swap_sql("MARINA", "STG_MOLO_SLIPS", "STG_MOLO_SLIPS__LOADING", ["ID", "SDC_TABLE_VERSION"]) == [
+        "DELETE FROM MARINA.STG_MOLO_SLIPS",
+        "INSERT INTO MARINA.STG_MOLO_SLIPS (ID, SDC_TABLE_VERSION) SELECT ID, SDC_TABLE_VERSION "
+        "FROM MARINA.STG_MOLO_SLIPS__LOADING WHERE SDC_TABLE_VERSION = :version",
+    ]
+
+
+def test_add_column_and_widen_ddl():
+    assert sql.add_columns_sql(None, "STG_X", [("BERTH", "NVARCHAR2(20)"), ("N", "NUMBER(10,0)")]) == (
+        "ALTER TABLE STG_X ADD (BERTH NVARCHAR2(20), N NUMBER(10,0))"
+    )
+    col = DbColumn("NAME", "NVARCHAR2", 191)
+    assert sql.string_growth_sql(None, "STG_X", col, 100) == []
+    assert sql.string_growth_sql(None, "STG_X", col, 1500) == ["ALTER TABLE STG_X MODIFY (NAME NVARCHAR2(1500))"]
+    assert sql.string_growth_sql(None, "STG_X", col, 2001) == [
+        "ALTER TABLE STG_X ADD (NAME__NCLOB NCLOB)",
+        "UPDATE STG_X SET NAME__NCLOB = NAME",
+        "ALTER TABLE STG_X DROP COLUMN NAME",
+        "ALTER TABLE STG_X RENAME COLUMN NAME__NCLOB TO NAME",
+    ]
+    assert sql.string_growth_sql(None, "STG_X", DbColumn("N", "NCLOB"), 10**6) == []
+
+
+def test_align_staging_to_shadow():
+    staging = {
+        "ID": DbColumn("ID", "NUMBER(10,0)"),
+        "NAME": DbColumn("NAME", "NVARCHAR2", 100),
+        "NOTE": DbColumn("NOTE", "NVARCHAR2", 2000),
+    }
+    shadow = {
+        "ID": DbColumn("ID", "NUMBER(10,0)"),
+        "NAME": DbColumn("NAME", "NVARCHAR2", 300),
+        "NOTE": DbColumn("NOTE", "NCLOB"),
+        "BERTH": DbColumn("BERTH", "NVARCHAR2", 20),
+    }
+    assert sql.align_sql(None, "STG_X", staging, shadow) == [
+        "ALTER TABLE STG_X ADD (BERTH NVARCHAR2(20))",
+        "ALTER TABLE STG_X MODIFY (NAME NVARCHAR2(300))",
+        "ALTER TABLE STG_X ADD (NOTE__NCLOB NCLOB)",
+        "UPDATE STG_X SET NOTE__NCLOB = NOTE",
+        "ALTER TABLE STG_X DROP COLUMN NOTE",
+        "ALTER TABLE STG_X RENAME COLUMN NOTE__NCLOB TO NOTE",
+    ]
+
+
+def test_column_named_in_oracle_errors():
+    msg = 'ORA-12899: value too large for column "MARINA"."STG_X__LOADING"."NAME" (actual: 3, maximum: 2)'
+    assert sql.column_from_error(msg) == "NAME"
+    assert sql.column_from_error("ORA-01722: invalid number") is None
+
+
+def test_bind_types():
+    assert input_type(DbColumn("A", "NVARCHAR2", 10), ["x"]) is oracledb.DB_TYPE_NVARCHAR
+    assert input_type(DbColumn("A", "NCLOB"), ["x" * 100, None]) is oracledb.DB_TYPE_NVARCHAR
+    assert input_type(DbColumn("A", "NCLOB"), ["x" * 20000]) is oracledb.DB_TYPE_NCLOB
+    assert input_type(DbColumn("A", "NUMBER(10,2)"), [Decimal("1.5")]) is oracledb.DB_TYPE_NUMBER
+    assert input_type(DbColumn("A", "TIMESTAMP(6)"), []) is oracledb.DB_TYPE_TIMESTAMP
+    assert input_type(DbColumn("A", "BINARY_DOUBLE"), []) is oracledb.DB_TYPE_BINARY_DOUBLE
+
+
+def test_nvarchar2_length_counts_utf16_units():
+    assert max_chars(["abc", None, "é"]) == 3
+    assert max_chars(["🚤🚤"]) == 4  # outside the BMP: two UTF-16 code units each
+
+
+def test_connect_params_from_url_and_wallet():
+    params = connect_params(
+        {
+            "sqlalchemy_url": "oracle+oracledb://scott:t%40ger@myadb_high",
+            "oracle_config_dir": "/w",
+            "oracle_wallet_location": "/w",
+            "oracle_wallet_password": "pw",
+        }
+    )
+    assert params == {
+        "user": "scott",
+        "password": "t@ger",
+        "dsn": "myadb_high",
+        "config_dir": "/w",
+        "wallet_location": "/w",
+        "wallet_password": "pw",
+    }
+    parts = connect_params({"oracle_user": "u", "oracle_password": "p", "oracle_dsn": "h:1521/svc"})
+    assert parts == {"user": "u", "password": "p", "dsn": "h:1521/svc"}
+
+
+# --- statement order against a recording stand-in of the DB-API connection -------------
+
+
+@dataclass
+class BatchError:
+    offset: int
+    message: str
+
+
+class RecordingCursor:
+    def __init__(self, con):
+        self.con = con
+        self.rowcount = 0
+        self._rows = []
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+    def execute(self, statement, params=None, **kwargs):
+        if statement == sql.COLUMNS_QUERY:
+            self._rows = self.con.tables.get(kwargs["table_name"], [])
+            return
+        self.con.log.append(("execute", statement, params or kwargs))
+        self.rowcount = 2
+
+    def fetchall(self):
+        return self._rows
+
+    def setinputsizes(self, *types):
+        self.con.log.append(("setinputsizes", types))
+
+    def executemany(self, statement, rows, batcherrors=False):
+        self.con.log.append(("executemany", statement, list(rows), batcherrors))
+
+    def getbatcherrors(self):
+        return self.con.batch_errors
+
+
+class RecordingConnection:
+    def __init__(self, tables):
+        self.tables = tables
+        self.log = []
+        self.batch_errors = []
+        self.autocommit = True
+
+    def cursor(self):
+        return RecordingCursor(self)
+
+    def commit(self):
+        self.log.append(("commit",))
+
+    def rollback(self):
+        self.log.append(("rollback",))
+
+
+def dialect(tables, **config):
+    con = RecordingConnection(tables)
+    return OracleDialect(config, logging.getLogger("test"), connection=con), con
+
+
+def test_swap_runs_in_one_transaction_then_drops_the_shadow():
+    tables = {
+        "STG_X": [("ID", "NUMBER", None, 10, 0), ("NAME", "NVARCHAR2", 10, None, None)],
+        "STG_X__LOADING": [
+            ("ID", "NUMBER", None, 10, 0),
+            ("NAME", "NVARCHAR2", 50, None, None),
+            ("SDC_TABLE_VERSION", "NUMBER", None, 19, 0),
+        ],
+    }
+    ora, con = dialect(tables)
+    assert ora.replace_from_shadow("STG_X", "STG_X__LOADING", 7) == 2
+    assert con.log == [
+        ("execute", "ALTER TABLE STG_X ADD (SDC_TABLE_VERSION NUMBER(19,0))", {}),
+        ("execute", "ALTER TABLE STG_X MODIFY (NAME NVARCHAR2(50))", {}),
+        ("commit",),
+        ("execute", "DELETE FROM STG_X", {}),
+        (
+            "execute",
+            "INSERT INTO STG_X (ID, NAME, SDC_TABLE_VERSION) SELECT ID, NAME, SDC_TABLE_VERSION "
+            "FROM STG_X__LOADING WHERE SDC_TABLE_VERSION = :version",
+            {"version": 7},
+        ),
+        ("commit",),
+        ("execute", "DROP TABLE STG_X__LOADING PURGE", {}),
+    ]
+    assert con.autocommit is False
+
+
+def test_batch_insert_is_one_array_bound_executemany():
+    props = {k: SCHEMA["properties"][k] for k in ("id", "rate", "name", "updated_at", "flag")}
+    specs = column_specs({"properties": props})
+    tables = {
+        "STG_X__LOADING": [
+            ("ID", "NUMBER", None, 10, 0),
+            ("RATE", "NUMBER", None, 10, 2),
+            ("NAME", "NVARCHAR2", 191, None, None),
+            ("UPDATED_AT", "TIMESTAMP(6)", None, None, None),
+            ("FLAG", "NUMBER", None, 1, 0),
+            ("SDC_TABLE_VERSION", "NUMBER", None, 19, 0),
+            ("SDC_LOADED_AT", "TIMESTAMP(6)", None, None, None),
+        ]
+    }
+    ora, con = dialect(tables, oracle_array_size=2)
+    loaded = dt.datetime(2024, 1, 1)
+    columns = [
+        (1, 2, 3),
+        (Decimal("1.50"), None, 3),
+        ("a", None, "c"),
+        ("2024-03-01T10:00:00", None, "2024-03-01T10:00:00.5"),
+        (True, False, None),
+        (9, 9, 9),
+        (loaded, loaded, loaded),
+    ]
+    ora.insert_batch("STG_X__LOADING", specs, columns)
+    statement = "INSERT INTO STG_X__LOADING (ID, RATE, NAME, UPDATED_AT, FLAG, SDC_TABLE_VERSION, SDC_LOADED_AT) VALUES (:1, :2, :3, :4, :5, :6, :7)"
+    types = (
+        oracledb.DB_TYPE_NUMBER,
+        oracledb.DB_TYPE_NUMBER,
+        oracledb.DB_TYPE_NVARCHAR,
+        oracledb.DB_TYPE_TIMESTAMP,
+        oracledb.DB_TYPE_NUMBER,
+        oracledb.DB_TYPE_NUMBER,
+        oracledb.DB_TYPE_TIMESTAMP,
+    )
+    assert con.log == [
+        ("setinputsizes", types),
+        (
+            "executemany",
+            statement,
+            [
+                (1, Decimal("1.50"), "a", dt.datetime(2024, 3, 1, 10), 1, 9, loaded),
+                (2, None, None, None, 0, 9, loaded),
+            ],
+            True,
+        ),
+        ("setinputsizes", types),
+        ("executemany", statement, [(3, 3, "c", dt.datetime(2024, 3, 1, 10, 0, 0, 500000), None, 9, loaded)], True),
+        ("commit",),
+    ]
+
+
+def test_batch_errors_are_reported_per_row_and_rolled_back():
+    specs = [ty.ColumnSpec("NAME", "name", ty.STRING, max_length=191)]
+    ora, con = dialect({"T": [("NAME", "NVARCHAR2", 191, None, None)]})
+    con.batch_errors = [BatchError(1, 'ORA-12899: value too large for column "U"."T"."NAME" (actual: 9, maximum: 2)')]
+    with pytest.raises(RowErrors) as info:
+        ora.insert_batch("T", specs, [("a", "b")])
+    assert [(e.row_index, e.column) for e in info.value.errors] == [(1, "NAME")]
+    assert con.log[-1] == ("rollback",)
+
+
+def test_long_value_widens_then_converts_to_nclob_before_insert():
+    specs = [ty.ColumnSpec("NAME", "name", ty.STRING, max_length=10)]
+    ora, con = dialect({"T": [("NAME", "NVARCHAR2", 10, None, None)]})
+    ora.insert_batch("T", specs, [("x" * 30,)])
+    assert con.log[0] == ("execute", "ALTER TABLE T MODIFY (NAME NVARCHAR2(30))", {})
+    ora2, con2 = dialect({"T": [("NAME", "NVARCHAR2", 10, None, None)]})
+    ora2.insert_batch("T", specs, [("x" * 2500,)])
+    assert [entry[1] for entry in con2.log[:4]] == sql.to_nclob_sql(None, "T", "NAME")
+    assert ("executemany", "INSERT INTO T (NAME) VALUES (:1)", [("x" * 2500,)], True) in con2.log
+
+
+def test_decimal_with_too_many_decimals_is_rejected_not_rounded():
+    specs = [ty.ColumnSpec("RATE", "rate", ty.DECIMAL, precision=10, scale=2)]
+    ora, con = dialect({"T": [("RATE", "NUMBER", None, 10, 2)]})
+    with pytest.raises(RowErrors) as info:
+        ora.insert_batch("T", specs, [(Decimal("1.50"), Decimal("1.500"), Decimal("1.505"))])
+    assert [(e.row_index, e.column) for e in info.value.errors] == [(2, "RATE")]
+    assert not any(entry[0] == "executemany" for entry in con.log)
