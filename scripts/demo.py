@@ -33,7 +33,9 @@ def main() -> int:
     run([str(TAP_BIN / "marina-sample-exports"), str(exports), "--rows", str(args.rows),
          "--seed", str(args.seed)])
     meltano = str(Path(sys.executable).parent / "meltano")
-    run([meltano, "run", "tap-marina-s3", "target-duckdb", "dbt:run"])
+    # --full-refresh: load the exports just written even if an earlier demo loaded exports
+    # with the same names (the generator is deterministic).
+    run([meltano, "run", "--full-refresh", "tap-marina-s3", "target-duckdb", "dbt:run"])
     print_counts(ROOT / "output" / "marina.duckdb")
     return 0
 
@@ -41,8 +43,10 @@ def main() -> int:
 def print_counts(path: Path) -> None:
     con = duckdb.connect(str(path), read_only=True)
     tables = {name.upper() for (name,) in con.execute(
-        "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main'").fetchall()}
-    stg = sorted(t for t in tables if t.startswith("STG_") and not t.endswith("__LOADING"))
+        "SELECT table_name FROM information_schema.tables "
+        "WHERE table_schema = 'main' AND table_type = 'BASE TABLE'").fetchall()}
+    # STG_<SYSTEM>_<TABLE> are the loader's tables (dbt's staging views are STG_<SYSTEM>__<TABLE>)
+    stg = sorted(t for t in tables if t.startswith("STG_") and "__" not in t)
     print(f"\n{'table':<42}{'STG rows':>10}{'DW rows':>10}{'deleted':>9}")
     totals = [0, 0, 0]
     for name in stg:
