@@ -117,9 +117,10 @@ class TarGzArchive(Archive):
         except ExportError:
             self.close()
             raise
-        except (tarfile.ReadError, EOFError, gzip.BadGzipFile, zlib.error, OSError) as exc:
+        except (tarfile.TarError, EOFError, gzip.BadGzipFile, zlib.error, OSError) as exc:
             self.close()
-            kind = "truncated gzip" if isinstance(exc, EOFError) else "corrupt gzip/tar"
+            truncated = isinstance(exc, EOFError) or "end of data" in str(exc)
+            kind = "truncated gzip/tar" if truncated else "corrupt gzip/tar"
             raise ExportError(f"{export}: {kind} archive ({type(exc).__name__}: {exc})") from None
         total = sum(p.stat().st_size for p in self.files.values())
         if compressed_total and total / compressed_total > limits.max_compression_ratio:

@@ -159,6 +159,7 @@ class TableReader:
     """Reads one CSV member of one export; yields Singer RECORD lines and rejects."""
 
     def __init__(self, table: Table, *, day_first: bool = False, work_dir: Path) -> None:
+        self.has_header = False
         self.table = table
         self.day_first = day_first
         self.work_dir = work_dir
@@ -270,6 +271,7 @@ FROM (SELECT *, CASE WHEN ok THEN CAST(to_json({business}) AS VARCHAR) END AS j 
                     stats.rows_rejected = row_number - emitted
                     if lines:
                         yield "".join(lines).encode("utf-8")
+            self.has_header = chunker.header is not None
             if chunker.header is not None and query is None:
                 self.build_query(Path("unused"), chunker.header, prefix)  # column warnings
         finally:

@@ -123,9 +123,14 @@ class Run:
         if self._folder is None and todo:
             self._folder = temp_folder()
         opened = []
-        for ref in todo:
-            path = store.fetch(ref, self._folder)
-            opened.append(OpenExport(ref, open_archive(ref.key, path, self.limits)))
+        try:
+            for ref in todo:
+                path = store.fetch(ref, self._folder)
+                opened.append(OpenExport(ref, open_archive(ref.key, path, self.limits)))
+        except BaseException:  # not yet in self._exports, so close() would not see them
+            for export in opened:
+                export.archive.close()
+            raise
         return opened
 
     # -- rejects and audit -------------------------------------------------------------------

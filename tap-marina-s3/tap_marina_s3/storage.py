@@ -129,9 +129,17 @@ class S3Store(Store):
         self.prefix = prefix
 
     def list(self, system: str, pattern: str) -> list[ExportRef]:
+        from botocore.exceptions import BotoCoreError, ClientError
+
         refs = []
         paginator = self.client.get_paginator("list_objects_v2")
-        for page in paginator.paginate(Bucket=self.bucket, Prefix=self.prefix):
+        try:
+            pages = list(paginator.paginate(Bucket=self.bucket, Prefix=self.prefix))
+        except (BotoCoreError, ClientError) as exc:  # wrong bucket, no access, no credentials
+            raise RuntimeError(
+                f"{system}: cannot list the exports in s3://{self.bucket}/{self.prefix} ({exc})"
+            ) from exc
+        for page in pages:
             for obj in page.get("Contents", []):
                 if not _matches(obj["Key"], pattern):
                     continue

@@ -120,6 +120,18 @@ class TableStream(Stream):
                             if line:
                                 yield json.loads(line, parse_float=Decimal)["record"]
             stats = reader.stats
+            if not reader.has_header:
+                # A zero-byte member is not an empty table (that would have a header row): it is
+                # a broken export of this table. Staging keeps its snapshot; nothing is deleted.
+                self.logger.warning(
+                    "%s/%s: the file is empty (not even a header row); table %s keeps its "
+                    "previous snapshot and no row is marked deleted", ref.key, member, table.stream)
+                run.add_audit({**audit, "present": True, "completed": False, "rows_read": 0,
+                               "rows_emitted": 0, "rows_rejected": 0, "rows_decoded_cp1252": 0,
+                               "bytes_read": stats.bytes_read, "missing_columns": [],
+                               "extra_columns": [], "finished_at": utcnow()})
+                export.done.add(table.stream)
+                continue
             if stats.rows_read != stats.rows_emitted + stats.rows_rejected:  # pragma: no cover
                 raise AssertionError(f"{ref.key}/{member}: row counts do not reconcile: {stats}")
             self._warn_columns(ref.key, member, stats)

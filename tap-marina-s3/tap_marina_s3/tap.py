@@ -71,6 +71,18 @@ class TapMarinaS3(Tap):
 
     _run: Run | None = None
 
+    def setup_mapper(self) -> None:
+        """The bookkeeping streams are always selected, with every property, whatever the input
+        catalog says (a Meltano `select` of table streams deselects them): the SDK builds their
+        SCHEMA and strips their records from the catalog's selection, which would leave empty
+        audit and reject rows."""
+        if self.input_catalog is not None:
+            for name in (RejectsStream.name, AuditStream.name):
+                if entry := self.input_catalog.get_stream(name):
+                    for metadata in entry.metadata.values():
+                        metadata.selected = True
+        super().setup_mapper()
+
     def discover_streams(self) -> list:
         tables = [TableStream(self, table) for table in load_catalog()]
         return [*tables, RejectsStream(self), AuditStream(self)]
@@ -94,9 +106,19 @@ class TapMarinaS3(Tap):
         try:
             super().sync_all()
         finally:
-            if self._run is not None:
-                self._run.close()
-                self._run = None
+            self._close_run()
+
+    def run_sync_dry_run(self, *args, **kwargs) -> bool:
+        """`--test` / connection tests read through the same Run: clean it up the same way."""
+        try:
+            return super().run_sync_dry_run(*args, **kwargs)
+        finally:
+            self._close_run()
+
+    def _close_run(self) -> None:
+        if self._run is not None:
+            self._run.close()
+            self._run = None
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ import os
 import tarfile
 import zipfile
 from contextlib import redirect_stdout
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -55,8 +56,9 @@ def write_targz(path: Path, members: dict[str, bytes], mtime: float | None = Non
 
 
 class TapRun:
-    def __init__(self, messages: list[dict]) -> None:
+    def __init__(self, messages: list[dict], lines: list[str] | None = None) -> None:
         self.messages = messages
+        self.lines = lines or []  # the raw output lines (numbers as written)
 
     def records(self, stream: str) -> list[dict]:
         return [m["record"] for m in self.messages if m["type"] == "RECORD" and m["stream"] == stream]
@@ -78,7 +80,60 @@ def run_tap(config: dict, state: dict | None = None, catalog: dict | None = None
     out = io.StringIO()
     with redirect_stdout(out):
         tap.sync_all()
-    return TapRun([json.loads(line) for line in out.getvalue().splitlines() if line.strip()])
+    lines = [line for line in out.getvalue().splitlines() if line.strip()]
+    # Decimal: numbers are compared exactly as the tap wrote them (never through a binary float)
+    return TapRun([json.loads(line, parse_float=Decimal) for line in lines], lines)
+
+
+def run_tap_failing(config: dict, state: dict | None = None,
+                    catalog: dict | None = None) -> tuple[BaseException, TapRun]:
+    """Run a tap that is expected to fail: (the exception, what it wrote before failing)."""
+    tap = TapMarinaS3(config=config, state=state, catalog=catalog, parse_env_config=False)
+    out = io.StringIO()
+    with redirect_stdout(out):
+        try:
+            tap.sync_all()
+        except Exception as exc:  # noqa: BLE001 - returned to the test
+            error = exc
+        else:
+            raise AssertionError("the tap run did not fail")
+    lines = [line for line in out.getvalue().splitlines() if line.strip()]
+    return error, TapRun([json.loads(line, parse_float=Decimal) for line in lines], lines)
+
+
+def loaded_keys(state: dict | None, system: str) -> list[str]:
+    """Keys of the exports the state records as loaded for a system."""
+    bookmarks = (state or {}).get("bookmarks", {}).get("marina_load_audit", {})
+    return [e["key"] for e in bookmarks.get("loaded_exports", {}).get(system, [])]
+
+
+def select_catalog(streams: set[str] | None = None, deselect: dict[str, list[str]] | None = None,
+                   config: dict | None = None) -> dict:
+    """The tap's discovered catalog with only `streams` selected (None: all) and, per stream,
+    some properties deselected."""
+    tap = TapMarinaS3(config=config or {}, parse_env_config=False)
+    catalog = tap.catalog_dict
+    for entry in catalog["streams"]:
+        chosen = streams is None or entry["tap_stream_id"] in streams
+        for md in entry["metadata"]:
+            if md["breadcrumb"] == []:
+                md["metadata"]["selected"] = chosen
+            elif md["breadcrumb"][-1] in (deselect or {}).get(entry["tap_stream_id"], []):
+                md["metadata"]["selected"] = False
+    return catalog
+
+
+def member_of(stream: str, rows: list[list[str]], newline: str = "\r\n") -> tuple[str, bytes]:
+    """(member name, CSV bytes) of one MOLO/Stellar table with the vendor's header."""
+    return TABLES[stream].source_file, csv_bytes(header_of(stream), rows, newline)
+
+
+def row_for(stream: str, **values: str) -> list[str]:
+    """One CSV row for a table: blank everywhere except the given columns (by staging name)."""
+    names = [c.name for c in TABLES[stream].columns]
+    unknown = set(values) - set(names)
+    assert not unknown, unknown
+    return [values.get(n, "") for n in names]
 
 
 @pytest.fixture
