@@ -27,10 +27,12 @@ $(VENV)/.stamp: requirements-dev.txt
 
 # Test tools go into the plugin venvs Meltano built, so each package is tested with exactly
 # the dependencies it runs with (the plugins need SQLAlchemy 2.1; Meltano itself pins < 2.1).
+# Meltano builds plugin venvs with uv (no pip inside them), so uv installs into them too.
+UV := $(BIN)/uv
 .meltano/.stamp-test: .meltano/.stamp transform/requirements-test.txt
-	$(TAP_VENV)/bin/pip install -q -e './tap-marina-s3[test]'
-	$(TARGET_VENV)/bin/pip install -q -e './target-oracle[test]'
-	$(DBT_VENV)/bin/pip install -q -r transform/requirements-test.txt
+	$(UV) pip install -q --python $(TAP_VENV)/bin/python -e './tap-marina-s3[test]'
+	$(UV) pip install -q --python $(TARGET_VENV)/bin/python -e './target-oracle[test]'
+	$(UV) pip install -q --python $(DBT_VENV)/bin/python -r transform/requirements-test.txt
 	touch $@
 
 install: .meltano/.stamp

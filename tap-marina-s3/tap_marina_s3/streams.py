@@ -13,7 +13,7 @@ from singer_sdk.helpers.conform import TypeConformanceLevel
 from singer_sdk.mapper import SameRecordTransform
 
 from .catalog import Table
-from .reader import Reject, TableReader
+from .reader import ReadStats, Reject, TableReader
 from .run import Run, utcnow
 
 if t.TYPE_CHECKING:
@@ -31,6 +31,17 @@ LINEAGE_SCHEMA = {
 
 class RejectRatioExceeded(RuntimeError):
     pass
+
+
+def audit_row(audit: dict, stats: ReadStats, *, present: bool, completed: bool) -> dict:
+    """One `marina_load_audit` record: what was read of one table of one export."""
+    return {
+        **audit, "present": present, "completed": completed,
+        "rows_read": stats.rows_read, "rows_emitted": stats.rows_emitted,
+        "rows_rejected": stats.rows_rejected, "rows_decoded_cp1252": stats.lines_decoded_fallback,
+        "bytes_read": stats.bytes_read, "missing_columns": stats.missing_columns,
+        "extra_columns": stats.extra_columns, "finished_at": utcnow(),
+    }
 
 
 class TableStream(Stream):
@@ -91,10 +102,7 @@ class TableStream(Stream):
                     "the previous snapshot and no row is marked deleted",
                     ref.key, table.stream, table.source_file,
                 )
-                run.add_audit({**audit, "present": False, "completed": False, "rows_read": 0,
-                               "rows_emitted": 0, "rows_rejected": 0, "rows_decoded_cp1252": 0,
-                               "bytes_read": 0, "missing_columns": [], "extra_columns": [],
-                               "finished_at": utcnow()})
+                run.add_audit(audit_row(audit, ReadStats(), present=False, completed=False))
                 export.done.add(table.stream)
                 continue
             reader = TableReader(table, day_first=bool(self.config.get("day_first")),
@@ -126,22 +134,13 @@ class TableStream(Stream):
                 self.logger.warning(
                     "%s/%s: the file is empty (not even a header row); table %s keeps its "
                     "previous snapshot and no row is marked deleted", ref.key, member, table.stream)
-                run.add_audit({**audit, "present": True, "completed": False, "rows_read": 0,
-                               "rows_emitted": 0, "rows_rejected": 0, "rows_decoded_cp1252": 0,
-                               "bytes_read": stats.bytes_read, "missing_columns": [],
-                               "extra_columns": [], "finished_at": utcnow()})
+                run.add_audit(audit_row(audit, stats, present=True, completed=False))
                 export.done.add(table.stream)
                 continue
             if stats.rows_read != stats.rows_emitted + stats.rows_rejected:  # pragma: no cover
                 raise AssertionError(f"{ref.key}/{member}: row counts do not reconcile: {stats}")
             self._warn_columns(ref.key, member, stats)
-            run.add_audit({**audit, "present": True, "completed": True,
-                           "rows_read": stats.rows_read, "rows_emitted": stats.rows_emitted,
-                           "rows_rejected": stats.rows_rejected,
-                           "rows_decoded_cp1252": stats.lines_decoded_fallback,
-                           "bytes_read": stats.bytes_read,
-                           "missing_columns": stats.missing_columns,
-                           "extra_columns": stats.extra_columns, "finished_at": utcnow()})
+            run.add_audit(audit_row(audit, stats, present=True, completed=True))
             self._check_reject_ratio(ref.key, member, stats)
             self._write_activate_version_message(ref.version)
             export.done.add(table.stream)
@@ -208,17 +207,23 @@ class _BookkeepingStream(Stream):
         return self._tap.run  # type: ignore[attr-defined]
 
 
+# Which run, export and table a bookkeeping record is about.
+_ABOUT = (
+    th.Property("run_id", th.StringType, required=True),
+    th.Property("system", th.StringType),
+    th.Property("table_name", th.StringType),
+    th.Property("source_key", th.StringType),
+    th.Property("source_member", th.StringType),
+    th.Property("exported_at", th.DateTimeType),
+)
+
+
 class RejectsStream(_BookkeepingStream):
     name = "marina_rejects"
     primary_keys = ("run_id", "table_name", "source_key", "source_row_number")
     schema = th.PropertiesList(
-        th.Property("run_id", th.StringType, required=True),
-        th.Property("system", th.StringType),
-        th.Property("table_name", th.StringType),
-        th.Property("source_key", th.StringType),
-        th.Property("source_member", th.StringType),
+        *_ABOUT,
         th.Property("source_row_number", th.IntegerType),
-        th.Property("exported_at", th.DateTimeType),
         th.Property("record_key", th.StringType),
         th.Property("raw_values", th.ObjectType(additional_properties=True)),
         th.Property("errors", th.ArrayType(th.ObjectType(additional_properties=True))),
@@ -235,12 +240,7 @@ class AuditStream(_BookkeepingStream):
     name = "marina_load_audit"
     primary_keys = ("run_id", "source_key", "table_name")
     schema = th.PropertiesList(
-        th.Property("run_id", th.StringType, required=True),
-        th.Property("system", th.StringType),
-        th.Property("table_name", th.StringType),
-        th.Property("source_key", th.StringType),
-        th.Property("source_member", th.StringType),
-        th.Property("exported_at", th.DateTimeType),
+        *_ABOUT,
         th.Property("present", th.BooleanType),
         th.Property("completed", th.BooleanType),
         th.Property("rows_read", th.IntegerType),
