@@ -192,6 +192,9 @@ class TableReader:
                 err = f"coalesce({err}, CASE WHEN {x} IS NULL THEN 'primary key column is empty' END)"
             errors.append((column.name, v, f"({err})"))
         ok = " AND ".join(f"e{i} IS NULL" for i in range(len(names)))
+        # The row has exactly `width` fields when the last one is there and the next is not
+        # (padding fills missing fields with NULL); the exact count is only needed for rejects.
+        shape_ok = f"c{width - 1} IS NOT NULL AND c{width} IS NULL"
         nfields = " + ".join(f"(c{i} IS NOT NULL)::INT" for i in range(ncols))
         key_idx = [names.index(k) for k in table.primary_key]
         key_text = " || '|' || ".join(f"CAST(v{i} AS VARCHAR)" for i in key_idx)
@@ -218,11 +221,12 @@ SELECT
     || ',"_sdc_extra":' || coalesce(CAST({extra_json} AS VARCHAR), 'null')
     || ',"_sdc_row_hash":"' || md5(j) || '"' END AS rec,
   CASE WHEN ok THEN NULL
-    WHEN nf <> {width} THEN to_json({{
+    WHEN NOT shape_ok THEN to_json({{
       'raw_values': {{'fields': [{lines}]}},
       'errors': [{{'column': NULL, 'value': NULL,
                   'error': 'expected {width} fields, found ' ||
-                    CASE WHEN nf >= {ncols} THEN 'more than {ncols - 1}' ELSE CAST(nf AS VARCHAR) END}}],
+                    CASE WHEN ({nfields}) >= {ncols} THEN 'more than {ncols - 1}'
+                    ELSE CAST(({nfields}) AS VARCHAR) END}}],
       'record_key': NULL}})
     ELSE to_json({{
       'raw_values': {raw_json},
@@ -230,10 +234,10 @@ SELECT
       'record_key': CASE WHEN {key_ok} THEN {key_text} END}})
   END AS rej
 FROM (SELECT *, CASE WHEN ok THEN CAST(to_json({business}) AS VARCHAR) END AS j FROM (
-  SELECT *, nf = {width} AND {ok} AS ok FROM (
-  SELECT {lines}, nf, {", ".join(f"{v} AS v{i}, {e} AS e{i}" for i, (v, (_, _, e)) in enumerate(zip(values, errors)))}
+  SELECT *, shape_ok AND {ok} AS ok FROM (
+  SELECT {", ".join(f"c{i}" for i in range(ncols))}, shape_ok, {", ".join(f"{v} AS v{i}, {e} AS e{i}" for i, (v, (_, _, e)) in enumerate(zip(values, errors)))}
   FROM (
-    SELECT {lines}, {nfields} AS nf, {", ".join(parsed)}
+    SELECT {", ".join(f"c{i}" for i in range(ncols))}, {shape_ok} AS shape_ok, {", ".join(parsed)}
     FROM {source}))))"""
 
     def rows(self, raw: BinaryIO, prefix: str, suffix: str) -> Iterator[bytes | Reject]:
