@@ -24,11 +24,14 @@ def run_tap(rows: int) -> dict:
         proc = subprocess.Popen([str(TAP_BIN / "tap-marina-s3"), "--config", str(config)],
                                 stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env())
         watch = Watch(proc)
+        marker = b'"type":"RECORD"'
         records = 0
         csv_bytes = 0
         tail = b""
         for chunk in iter(lambda: proc.stdout.read(1 << 20), b""):
-            records += chunk.count(b'"type":"RECORD"')
+            # count markers in the new bytes, including one that straddles the chunk boundary
+            window = tail[-(len(marker) - 1):] + chunk
+            records += window.count(marker)
             tail = (tail + chunk)[-(1 << 22):]
         proc.wait()
         usage = watch.stop()
@@ -38,6 +41,10 @@ def run_tap(rows: int) -> dict:
         if '"stream":"marina_load_audit"' in line and '"type":"RECORD"' in line:
             csv_bytes += json.loads(line)["record"]["bytes_read"]
     table_rows = sum(t.get("rows", 0) for e in manifest["exports"] for t in e["tables"].values())
+    audit_rows = sum(1 for line in tail.decode("utf-8", "replace").splitlines()
+                     if '"stream":"marina_load_audit"' in line and '"type":"RECORD"' in line)
+    if records - audit_rows != table_rows:
+        raise SystemExit(f"records ({records - audit_rows}) != rows in the export ({table_rows})")
     return {
         "rows_in_export": table_rows,
         "records": records,
