@@ -16,19 +16,23 @@ from __future__ import annotations
 import datetime as dt
 import gc
 import operator
+import os
 import typing as t
 from dataclasses import dataclass, field
 
+import duckdb
 from singer_sdk.sinks import Sink
 
 from target_oracle.connector import RowError, RowErrors
-from target_oracle.types import ValueConversionError, column_specs
+from target_oracle.types import ValueConversionError, column_specs, to_json_text
 
 if t.TYPE_CHECKING:
     from target_oracle.connector import Dialect
     from target_oracle.target import TargetOracle
 
 MAX_REPORTED_ROW_ERRORS = 100
+SAMPLED_FIRST_RECORDS = 100
+SAMPLE_EVERY = 1000
 LINEAGE_PROPERTIES = ("_sdc_source_key", "_sdc_source_member", "_sdc_row_number")
 
 
@@ -83,6 +87,14 @@ class StagingSink(Sink):
         self._buffer_version: int | None = None
         self._aligned: set[str] = set()
         self._warned_unknown: set[str] = set()
+        # Bulk path (DuckDB): records are appended as JSON lines to a spool file that DuckDB
+        # loads per batch; see target_oracle.dialects.duckdb.DuckDBBulkMixin.
+        self.bulk = target.bulk_enabled(self.specs)
+        self._spool_path: str | None = None
+        self._spool: t.BinaryIO | None = None
+        self._spool_rows = 0
+        self._lines_added = 0
+        self._max_rows = self.MAX_SIZE_DEFAULT
 
     # -- singer-sdk hooks that must not run ---------------------------------------------------
     @property
@@ -101,7 +113,7 @@ class StagingSink(Sink):
     @property
     def current_size(self) -> int:
         """Rows buffered (records are counted here, not per record by singer-sdk)."""
-        return len(self._rows)
+        return len(self._rows) + self._spool_rows
 
     # -- lifecycle ---------------------------------------------------------------------------
     def setup(self) -> None:
@@ -123,9 +135,15 @@ class StagingSink(Sink):
         """Buffer one record as a tuple of its property values, in column order (the only
         per-record work of the loader)."""
         if version != self._buffer_version:
-            if self._rows:
+            if self._rows or self._spool_rows:
                 self._target.drain_one(self)
             self._buffer_version = version
+        if self.bulk:
+            if not record.keys() <= self.properties:
+                self._warn_unknown_properties(record)
+            if self.add_line(b'{"record":' + to_json_text(record).encode() + b"}\n", version):
+                self._target.drain_one(self)
+            return
         if len(record) == len(self.props):
             try:
                 self._rows.append(self._getter(record))
@@ -135,22 +153,57 @@ class StagingSink(Sink):
         self._warn_unknown_properties(record)
         self._rows.append(tuple(map(record.get, self.props)))
 
+    def add_line(self, line: bytes, version: int | None) -> bool:
+        """Bulk path: append one RECORD line (raw JSON, ``$.record`` holds the values).
+        Returns True when the batch is full."""
+        if version != self._buffer_version:
+            if self._spool_rows:
+                self._target.drain_one(self)
+            self._buffer_version = version
+        spool = self._spool
+        if spool is None:
+            self._spool_path = self._target.spool_path(self.stream_name)
+            spool = self._spool = open(self._spool_path, "wb", buffering=1 << 20)  # noqa: SIM115
+            self._max_rows = self.max_size
+        spool.write(line)
+        if line[-1:] != b"\n":
+            spool.write(b"\n")
+        self._spool_rows += 1
+        self._lines_added += 1
+        if self._lines_added <= SAMPLED_FIRST_RECORDS or not self._lines_added % SAMPLE_EVERY:
+            self._check_sample(line)
+        return self._spool_rows >= self._max_rows
+
+    def _check_sample(self, line: bytes) -> None:
+        """Bulk path: the key checks of the Python path (unknown properties are warned
+        about, missing key properties fail the load), on the first records of the stream
+        and every SAMPLE_EVERY-th record after them (the other records are not decoded)."""
+        from target_oracle.reader import decode_line  # noqa: PLC0415
+
+        try:
+            record = decode_line(line).get("record")
+        except Exception:  # noqa: BLE001 - an invalid line fails the batch's load
+            return
+        if not isinstance(record, dict):
+            return
+        if not record.keys() <= self.properties:
+            self._warn_unknown_properties(record)
+        keys = self.key_properties
+        if keys and not all(k in record for k in keys):
+            self._target.missing_keys(self, [k for k in keys if k not in record])
+
     def process_record(self, record: dict, context: dict) -> None:  # noqa: ARG002
         self.add_record(record, self._buffer_version)
 
     # -- batches -----------------------------------------------------------------------------
-    def process_batch(self, context: dict) -> None:  # noqa: ARG002
-        rows, self._rows = self._rows, []
-        if not rows:
-            return
-        version = self._buffer_version
-        count = len(rows)
-        self.tally_record_read(count)
-        self.record_counter_metric.increment(count)
-        columns: list[t.Sequence] = list(zip(*rows, strict=True)) if self.props else []
-        loaded_at = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
-        columns.append([version] * count)
-        columns.append([loaded_at] * count)
+    def process_batch(self, context: dict) -> None:
+        if self._spool_rows:
+            self._process_spool()
+            if not self._rows:
+                return
+        self._process_rows(context)
+
+    def _batch_table(self, version: int | None) -> str:
         if version is None:
             table = self.load.staging
         else:
@@ -160,6 +213,77 @@ class StagingSink(Sink):
         if table not in self._aligned:
             self.dialect.ensure_table(table, self.specs)
             self._aligned.add(table)
+        return table
+
+    def _process_spool(self) -> None:
+        """Bulk path: DuckDB loads the spool file into the shadow/append table."""
+        assert self._spool is not None and self._spool_path is not None  # noqa: S101
+        self._spool.close()
+        self._spool = None
+        count, self._spool_rows = self._spool_rows, 0
+        version = self._buffer_version
+        self.tally_record_read(count)
+        self.record_counter_metric.increment(count)
+        loaded_at = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+        table = self._batch_table(version)
+        try:
+            inserted = self.dialect.insert_spool(table, self.specs, self._spool_path, version, loaded_at)
+        except duckdb.Error as exc:
+            self.logger.info(
+                "Stream %s: batch of %d rows goes through the exact path (%s)",
+                self.stream_name,
+                count,
+                str(exc).splitlines()[0][:300],
+            )
+            self._rows = self._read_spool(count)
+            os.unlink(self._spool_path)
+            self._process_rows({}, counted=True)
+            return
+        os.unlink(self._spool_path)
+        if inserted != count:
+            msg = f"{inserted} rows of stream {self.stream_name} loaded from its spool, expected {count}"
+            raise LoadError(msg)
+        if version is not None:
+            self.load.shadow_rows += count
+        self.load.rows_seen += count
+        self.logger.info("Wrote %d rows to %s", count, table)
+
+    def _read_spool(self, count: int) -> list[tuple]:
+        """The spool's records as row tuples (Python path), decoded as the reader does."""
+        from target_oracle.reader import decode_line  # noqa: PLC0415
+
+        rows = []
+        assert self._spool_path is not None  # noqa: S101
+        with open(self._spool_path, "rb") as spool:
+            for index, line in enumerate(spool):
+                try:
+                    record = decode_line(line)["record"]
+                except Exception as exc:
+                    msg = (
+                        f"Stream {self.stream_name}: RECORD line {index + 1} of the batch "
+                        f"(row {self.load.rows_seen + index + 1}) is not valid: {exc}"
+                    )
+                    raise LoadError(msg) from exc
+                rows.append(tuple(map(record.get, self.props)))
+        if len(rows) != count:
+            msg = f"{len(rows)} rows of stream {self.stream_name} read back from its spool, expected {count}"
+            raise LoadError(msg)
+        return rows
+
+    def _process_rows(self, context: dict, *, counted: bool = False) -> None:  # noqa: ARG002
+        rows, self._rows = self._rows, []
+        if not rows:
+            return
+        version = self._buffer_version
+        count = len(rows)
+        if not counted:
+            self.tally_record_read(count)
+            self.record_counter_metric.increment(count)
+        columns: list[t.Sequence] = list(zip(*rows, strict=True)) if self.props else []
+        loaded_at = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+        columns.append([version] * count)
+        columns.append([loaded_at] * count)
+        table = self._batch_table(version)
         try:
             self.dialect.insert_batch(table, self.specs, columns)
         except ValueConversionError as exc:
@@ -210,6 +334,7 @@ class StagingSink(Sink):
             row = rows[err.row_index] if 0 <= err.row_index < len(rows) else ()
             record = dict(zip(self.props, row, strict=False))
             lineage = {k: record.get(k) for k in (*self.key_properties, *LINEAGE_PROPERTIES) if k in record}
+    
             self.logger.error(
                 "Rejected row: stream=%s table=%s row=%d (batch row %d) column=%s error=%s value=%.200r lineage=%s",
                 self.stream_name,
@@ -272,6 +397,11 @@ class StagingSink(Sink):
         )
 
     def clean_up(self) -> None:
+        if self._spool is not None:
+            self._spool.close()
+            self._spool = None
+        if self._spool_path is not None and os.path.exists(self._spool_path):
+            os.unlink(self._spool_path)
         if self.load.shadow_version is not None and self._target.sink_is_active(self):
             self.logger.warning(
                 "Stream %s ended without ACTIVATE_VERSION for version %s: %d rows stay in %s "

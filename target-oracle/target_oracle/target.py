@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import copy
 import gc
+import shutil
+import tempfile
 import typing as t
+import weakref
+from pathlib import Path
 
 from singer_sdk import typing as th
 from singer_sdk.exceptions import MissingKeyPropertiesError
@@ -112,7 +116,11 @@ class TargetOracle(Target):
         self._stream_loads: dict[str, StreamLoad] = {}
         self._fast_sinks: dict[str, list[StagingSink]] = {}
         self._records_since_age_check = 0
+        self._bulk_sinks: dict[bytes, StagingSink | None] = {}
+        self._spool_dir: str | None = None
+        self._spool_count = 0
         self.max_parallelism = 1  # one connection, drained in order
+        self.message_reader.raw_record_handler = self._raw_record  # type: ignore[attr-defined]
 
     @classmethod
     def append_builtin_config(cls, config_jsonschema: dict) -> None:
@@ -137,6 +145,48 @@ class TargetOracle(Target):
             self._stream_loads[stream_name] = StreamLoad(staging, naming.shadow_name(staging))
         return self._stream_loads[stream_name]
 
+    def bulk_enabled(self, specs: t.Sequence) -> bool:
+        """Whether a stream with these columns uses the DuckDB bulk path (spool files)."""
+        from target_oracle.dialects.duckdb import DuckDBDialect, bulk_supported  # noqa: PLC0415
+
+        return isinstance(self.dialect, DuckDBDialect) and bulk_supported(specs)
+
+    def spool_path(self, stream_name: str) -> str:
+        """A new spool file name for a stream (in this run's temp directory)."""
+        if self._spool_dir is None:
+            self._spool_dir = tempfile.mkdtemp(prefix="target-oracle-spool-")
+            # also removed when the target is not run through listen() (e.g. SDK test helpers)
+            weakref.finalize(self, shutil.rmtree, self._spool_dir, ignore_errors=True)
+        safe = "".join(c if c.isalnum() or c in "_-" else "_" for c in stream_name)
+        self._spool_count += 1
+        return str(Path(self._spool_dir) / f"{safe}-{self._spool_count}.ndjson")
+
+    def _raw_record(self, stream: bytes, version: int | None, line: bytes) -> bool:
+        """Bulk path of a RECORD line (see FastSingerReader): appended as is to the sink's
+        spool. False when the stream has no bulk sink (stream maps, Oracle, no SCHEMA yet)."""
+        try:
+            sink = self._bulk_sinks[stream]
+        except KeyError:
+            sinks = self._record_sinks(stream.decode())
+            sink = sinks[0] if sinks and sinks[0].bulk else None
+            self._bulk_sinks[stream] = sink
+        if sink is None:
+            return False
+        if sink.add_line(line, version):
+            self.drain_one(sink)
+        self._records_since_age_check += 1
+        if self._records_since_age_check >= 1000:
+            self._records_since_age_check = 0
+            self._handle_max_record_age()
+        return True
+
+    def missing_keys(self, sink: Sink, missing: t.Sequence[str]) -> t.NoReturn:
+        msg = (
+            f"Record is missing one or more key_properties. \n"
+            f"Key Properties: {sink.key_properties}, missing in some record: {list(missing)}"
+        )
+        raise MissingKeyPropertiesError(msg)
+
     def sink_is_active(self, sink: Sink) -> bool:
         return self._sinks_active.get(sink.stream_name) is sink
 
@@ -153,6 +203,7 @@ class TargetOracle(Target):
         rows are written before the new sink's and no row waits behind a newer schema."""
         if schema is not None:
             self._fast_sinks.clear()
+            self._bulk_sinks.clear()
         existing = self._sinks_active.get(stream_name)
         if (
             schema is not None
@@ -257,6 +308,9 @@ class TargetOracle(Target):
             if self._dialect is not None:
                 self._dialect.close()
                 self._dialect = None
+            if self._spool_dir is not None:
+                shutil.rmtree(self._spool_dir, ignore_errors=True)
+                self._spool_dir = None
 
 
 if __name__ == "__main__":
