@@ -22,6 +22,7 @@ Rules (docs/source-formats.md §5 and the legacy defects to avoid):
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from .catalog import Column
@@ -44,8 +45,11 @@ def quote(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def _list(values: tuple[str, ...]) -> str:
-    return "(" + ", ".join(quote(v) for v in values) + ")"
+def _tokens_re(tokens: tuple[str, ...], *, optional: bool = False) -> str:
+    """A case-insensitive regex matching any of `tokens`, surrounding blanks allowed (an SQL
+    string literal's content: quotes doubled)."""
+    alternatives = "|".join(re.escape(t) for t in sorted(tokens, key=len, reverse=True))
+    return (rf"(?i)\s*({alternatives}){'?' if optional else ''}\s*").replace("'", "''")
 
 
 def _formats(day_first: bool, us_only: bool = False) -> str:
@@ -70,7 +74,7 @@ class Typed:
         return getattr(self, part).replace("{v}", v).replace("{x}", x)
 
 
-_NULL_RE = r"(?i)\s*(null|n/a|none|\\n|0000-00-00( 00:00:00)?)?\s*"
+_NULL_RE = _tokens_re(NULL_TOKENS, optional=True)  # also matches a blank field
 
 
 def is_null_sql(v: str) -> str:
@@ -89,8 +93,8 @@ def typed(column: Column, *, day_first: bool = False) -> Typed:
         p, _ = column.precision_scale
         bools = ""
         if p == 1:
-            bools = (f" WHEN regexp_full_match({{v}}, '(?i)\\s*(true|t|yes|y)\\s*') THEN 1"
-                     f" WHEN regexp_full_match({{v}}, '(?i)\\s*(false|f|no|n)\\s*') THEN 0")
+            bools = (f" WHEN regexp_full_match({{v}}, '{_tokens_re(TRUE_TOKENS)}') THEN 1"
+                     f" WHEN regexp_full_match({{v}}, '{_tokens_re(FALSE_TOKENS)}') THEN 0")
         sql_type = "BIGINT" if p <= 18 else "HUGEINT"
         return Typed(
             parse=(f"CASE WHEN regexp_full_match({{v}}, '{_INT_RE}') "
