@@ -167,13 +167,19 @@ class TableReader:
         self.work_dir = work_dir
         self.stats = ReadStats()
 
+    def match_header(self, header: list[str]) -> tuple[list[int | None], list[int]]:
+        """Match the file's header to the catalog and record missing and extra columns."""
+        positions, extras = match_columns(self.table, header)
+        self.stats.missing_columns = [
+            c.name for c, p in zip(self.table.columns, positions) if p is None]
+        self.stats.extra_columns = [header[i] for i in extras]
+        return positions, extras
+
     def build_query(self, path: Path, header: list[str], prefix: str, *, strict: bool = False) -> str:
         """The typing query. `strict`: every row is known to have exactly the header's fields,
         so DuckDB may scan the file in parallel (it cannot pad short rows in parallel)."""
         table = self.table
-        positions, extras = match_columns(table, header)
-        self.stats.missing_columns = [c.name for c, p in zip(table.columns, positions) if p is None]
-        self.stats.extra_columns = [header[i] for i in extras]
+        positions, extras = self.match_header(header)
         width = len(header)
         ncols = width if strict else width + EXTRA_FIELDS
         columns = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(ncols)) + "}"
@@ -298,6 +304,6 @@ FROM (SELECT *, CASE WHEN ok THEN CAST(to_json({business}) AS VARCHAR) END AS j 
                         yield "".join(lines).encode("utf-8")
             self.has_header = chunker.header is not None
             if chunker.header is not None and row_number == 0:
-                self.build_query(Path("unused"), chunker.header, prefix)  # column warnings
+                self.match_header(chunker.header)  # a header-only file: still check its columns
         finally:
             con.close()
