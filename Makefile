@@ -8,12 +8,13 @@ MELTANO := $(BIN)/meltano
 TAP_VENV := .meltano/extractors/tap-marina-s3/venv
 TARGET_VENV := .meltano/loaders/target-oracle/venv
 DBT_VENV := .meltano/utilities/dbt/venv
+OPS_VENV := .meltano/utilities/marina-ops/venv
 DEMO_ROWS ?= 20000
 PYTEST_FLAGS ?= -q -p no:cacheprovider
 
 export MELTANO_SEND_ANONYMOUS_USAGE_STATS := false
 
-.PHONY: install demo test test-tap test-target test-transform test-e2e bench clean
+.PHONY: install demo test test-tap test-target test-transform test-e2e bench clean dags test-orchestrate test-ops check
 
 $(VENV)/.stamp: requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -21,7 +22,7 @@ $(VENV)/.stamp: requirements-dev.txt
 	$(BIN)/pip install -q -r requirements-dev.txt
 	touch $@
 
-.meltano/.stamp: $(VENV)/.stamp meltano.yml tap-marina-s3/pyproject.toml target-oracle/pyproject.toml transform/requirements.txt
+.meltano/.stamp: $(VENV)/.stamp meltano.yml tap-marina-s3/pyproject.toml target-oracle/pyproject.toml transform/requirements.txt orchestrate/ops/pyproject.toml
 	$(MELTANO) install
 	touch $@
 
@@ -29,10 +30,11 @@ $(VENV)/.stamp: requirements-dev.txt
 # the dependencies it runs with (the plugins need SQLAlchemy 2.1; Meltano itself pins < 2.1).
 # Meltano builds plugin venvs with uv (no pip inside them), so uv installs into them too.
 UV := $(BIN)/uv
-.meltano/.stamp-test: .meltano/.stamp transform/requirements-test.txt
+.meltano/.stamp-test: .meltano/.stamp transform/requirements-test.txt orchestrate/ops/pyproject.toml
 	$(UV) pip install -q --python $(TAP_VENV)/bin/python -e './tap-marina-s3[test]'
 	$(UV) pip install -q --python $(TARGET_VENV)/bin/python -e './target-oracle[test]'
 	$(UV) pip install -q --python $(DBT_VENV)/bin/python -r transform/requirements-test.txt
+	$(UV) pip install -q --python $(OPS_VENV)/bin/python -e './orchestrate/ops[test]'
 	touch $@
 
 install: .meltano/.stamp
@@ -49,14 +51,38 @@ test-target: .meltano/.stamp-test
 test-transform: .meltano/.stamp-test
 	cd transform && ../$(DBT_VENV)/bin/python -m pytest $(PYTEST_FLAGS)
 
+# marina-ops (orchestrate/ops): run log, notifications, job wrapper, check (~1-2 min)
+test-ops: .meltano/.stamp-test
+	cd orchestrate/ops && ../../$(OPS_VENV)/bin/python -m pytest $(PYTEST_FLAGS)
+
+# Are the exports, the warehouse and dbt reachable in the active environment (MELTANO_ENVIRONMENT)?
+check: install
+	$(MELTANO) invoke marina-ops check
+
 test-e2e: .meltano/.stamp-test
 	$(BIN)/python -m pytest $(PYTEST_FLAGS) tests
 
-test: test-tap test-target test-transform test-e2e
+# Airflow lives in its own venv (its pins clash with Meltano's); only the DAG tests use it.
+AIRFLOW_VENV := orchestrate/.venv-airflow
+$(AIRFLOW_VENV)/.stamp: orchestrate/airflow/requirements.txt $(VENV)/.stamp
+	$(UV) venv -q --clear --python $(PYTHON) $(AIRFLOW_VENV)
+	$(UV) pip install -q --python $(AIRFLOW_VENV)/bin/python -r orchestrate/airflow/requirements.txt
+	touch $@
+
+# Rewrite the DAGs' schedule cache (orchestrate/airflow/dags/meltano_schedules.json) after
+# changing jobs or schedules in meltano.yml; a test fails while it is stale.
+dags: $(VENV)/.stamp
+	cd orchestrate/airflow/dags && ../../../$(BIN)/python -m marina_orchestrate.source
+
+test-orchestrate: .meltano/.stamp $(AIRFLOW_VENV)/.stamp
+	$(BIN)/python -m pytest $(PYTEST_FLAGS) orchestrate/tests
+	cd orchestrate/airflow && ../.venv-airflow/bin/python -m pytest $(PYTEST_FLAGS) tests
+
+test: test-tap test-target test-transform test-ops test-e2e test-orchestrate
 
 bench: .meltano/.stamp-test
 	$(BIN)/python tests/bench/bench_tap.py
 	$(BIN)/python tests/bench/bench_pipeline.py
 
 clean:
-	rm -rf $(VENV) .meltano output
+	rm -rf $(VENV) .meltano output orchestrate/.venv-airflow

@@ -1,8 +1,10 @@
-"""The README's demo: sample exports -> tap -> DuckDB staging -> dbt DW, then row counts.
+"""The README's demo: sample exports -> tap -> DuckDB staging -> dbt DW, marts, history, docs.
 
 Runs from the top-level venv: generates exports with the tap's own generator (inside the tap's
-plugin venv), runs `meltano run tap-marina-s3 target-duckdb dbt:run`, and prints, per table, the
-rows in STG_* and in DW_* (and how many DW rows are marked deleted).
+plugin venv), runs `meltano run tap-marina-s3 target-duckdb dbt:run dbt:snapshot marina-ops:report`
+(DW tables, marts and SCD2 history; the run summary from DW_ETL_RUN_LOG), prints per table the rows
+in STG_* and in DW_* (and how many DW rows are marked deleted) and the marts' row counts, and
+generates the dbt docs site (lineage), printing its path.
 """
 
 from __future__ import annotations
@@ -35,8 +37,13 @@ def main() -> int:
     meltano = str(Path(sys.executable).parent / "meltano")
     # --full-refresh: load the exports just written even if an earlier demo loaded exports
     # with the same names (the generator is deterministic).
-    run([meltano, "run", "--full-refresh", "tap-marina-s3", "target-duckdb", "dbt:run"])
+    run([meltano, "run", "--full-refresh", "tap-marina-s3", "target-duckdb", "dbt:run", "dbt:snapshot",
+         "marina-ops:report"])
     print_counts(ROOT / "output" / "marina.duckdb")
+    docs = ROOT / "output" / "docs"
+    run([meltano, "invoke", "dbt:docs-generate", "--target-path", str(docs)])
+    print(f"\nLineage docs: {docs / 'index.html'}  (serve them: .venv/bin/meltano invoke dbt:docs-serve "
+          f"--target-path {docs})")
     return 0
 
 
@@ -63,7 +70,22 @@ def print_counts(path: Path) -> None:
         totals[1] += dw_rows or 0
         totals[2] += deleted or 0
     print(f"{'total (' + str(len(stg)) + ' staging tables)':<42}{totals[0]:>10}{totals[1]:>10}{totals[2]:>9}")
+    marts = sorted(t for t in tables | views(con) if t.startswith("DW_") and (t.endswith("_VW") or "RATE_OVER" in t))
+    print(f"\n{'mart':<42}{'rows':>10}")
+    for name in marts:
+        rows = con.execute(f'SELECT count(*) FROM "{name}"').fetchone()[0]
+        print(f"{name:<42}{rows:>10}")
+    hist = sorted(t for t in tables if t.endswith("_HIST"))
+    if hist:
+        versions = sum(con.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0] for t in hist)
+        print(f"\nHistory: {len(hist)} snapshot tables, {versions} versions")
     print(f"\nWarehouse: {path}")
+
+
+def views(con) -> set[str]:
+    return {name.upper() for (name,) in con.execute(
+        "SELECT table_name FROM information_schema.tables "
+        "WHERE table_schema = 'main' AND table_type = 'VIEW'").fetchall()}
 
 
 if __name__ == "__main__":

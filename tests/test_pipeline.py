@@ -1,4 +1,5 @@
-"""End to end on DuckDB: `meltano run tap-marina-s3 target-duckdb dbt:run`, export after export.
+"""End to end on DuckDB: `meltano run tap-marina-s3 target-duckdb dbt:run dbt:snapshot`, export
+after export.
 
 The generator writes three exports with a manifest of exactly which keys were inserted, updated
 and deleted between them; the third export lacks one table. The tests publish the exports one by
@@ -8,15 +9,23 @@ manifest.
 
 from __future__ import annotations
 
+import re
 import subprocess
 
 import pytest
+import yaml
 
 from conftest import MELTANO, ROOT, TABLES, Project, dw_table, generate, key_sql, stg_table
 
 ROWS = 2500
 OMITTED = "molo_boats"  # missing from the third export
-PIPELINE = ("tap-marina-s3", "target-duckdb", "dbt:run")
+LOAD = ("tap-marina-s3", "target-duckdb", "dbt:run")
+PIPELINE = (*LOAD, "dbt:snapshot")  # + history of the DW tables (transform/snapshots)
+# stream -> history table, and the snapshot meta column names, from the dbt project
+HISTORY = {re.fullmatch(r"ref\('dw_(\w+)'\)", s["relation"]).group(1): s["config"]["alias"]
+           for s in yaml.safe_load((ROOT / "transform" / "snapshots" / "marina_history.yml").read_text())["snapshots"]}
+HIST_COLUMNS = yaml.safe_load((ROOT / "transform" / "dbt_project.yml").read_text())[
+    "snapshots"]["marina"]["+snapshot_meta_column_names"]
 
 
 def dw_state(project: Project, stream: str) -> dict[str, tuple]:
@@ -62,7 +71,7 @@ def history(workdir):
         states.append(snapshot(project))
         digests.append(content_digest(project))
     tests_after_2 = project.meltano("invoke", "dbt:test", check=False)
-    project.run(*PIPELINE, full_refresh=True)  # export 2 once more
+    project.run(*LOAD, full_refresh=True)  # export 2 once more (history: see test_snapshots.py)
     states.append(snapshot(project))
     for export in by_version[3]:
         project.publish(source, export)
@@ -150,7 +159,7 @@ def test_interrupted_load_then_rerun_matches_uninterrupted(history, workdir):
     project = Project(workdir / "interrupted")
     for export in by_version[1]:
         project.publish(source, export)
-    project.run(*PIPELINE)
+    project.run(*LOAD)  # no history snapshot: this test is about loading
     for export in by_version[2]:
         project.publish(source, export)
     # The second load dies in the middle of a stream: the loader's input is cut mid-line.
@@ -168,5 +177,51 @@ def test_interrupted_load_then_rerun_matches_uninterrupted(history, workdir):
             f'SELECT count(*), count(DISTINCT "SDC_SOURCE_KEY") FROM "{stg_table(stream)}"')[0]
         assert keys <= 1, stream
         assert count in {expected[1][stream]["rows"], expected[2][stream]["rows"]}, stream
-    project.run(*PIPELINE)
+    project.run(*LOAD)
     assert content_digest(project) == history["digests"][1]
+
+
+def run_timestamp(state: dict[str, dict[str, tuple]]) -> object:
+    """The run timestamp of the run that produced a DW state: its latest DW_LAST_UPDATED / DW_DELETED_AT."""
+    return max(max(v[1], v[3] or v[1]) for table in state.values() for v in table.values())
+
+
+def expected_history(history, stream: str, run_at: list) -> dict[str, list[tuple]]:
+    """key -> [(valid_from, valid_to, is_deleted)] from the manifest: a first version from the export
+    that has the key, then one per update or delete; a version ends where the next one starts."""
+    starts = {key: [(run_at[0], 0)] for key in history["states"][0][stream]}
+    for version in (2, 3):
+        info = tables_of(history, version)[stream]
+        at = run_at[version - 1]
+        for key in info.get("inserted", []):
+            starts[key] = [(at, 0)]
+        for kind, deleted in (("updated", 0), ("deleted", 1)):
+            for key in info.get(kind, []):
+                starts[key].append((at, deleted))
+    return {key: [(f, s[i + 1][0] if i + 1 < len(s) else None, d) for i, (f, d) in enumerate(s)]
+            for key, s in starts.items()}
+
+
+def test_history_has_one_version_per_change(history):
+    """After exports 1, 2, 2 again and 3: each snapshotted DW table's history holds, per key, the
+    versions the manifest implies (valid-from = the run that changed it, valid-to = the next one)."""
+    states = history["states"]
+    run_at = [run_timestamp(states[0]), run_timestamp(states[1]), run_timestamp(states[3])]
+    assert run_at == sorted(set(run_at)), "three runs with changes"
+    valid_from, valid_to = HIST_COLUMNS["dbt_valid_from"], HIST_COLUMNS["dbt_valid_to"]
+    assert HISTORY and set(HISTORY) <= set(TABLES)
+    updated_keys = 0
+    for stream, table in HISTORY.items():
+        rows = history["project"].query(
+            f'SELECT {key_sql(stream)}, "{valid_from}", "{valid_to}", "DW_IS_DELETED" FROM "{table}" '
+            f'ORDER BY 1, 2')
+        got: dict[str, list[tuple]] = {}
+        for key, start, end, deleted in rows:
+            got.setdefault(key, []).append((start, end, int(deleted)))
+        expected = expected_history(history, stream, run_at)
+        assert set(got) == set(expected), stream
+        for key in tables_of(history, 2)[stream]["updated"]:
+            assert len(got[key]) >= 2 and got[key] == expected[key], (stream, key)
+            updated_keys += 1
+        assert got == expected, stream
+    assert updated_keys > 0, "the generator must have updated snapshotted keys"

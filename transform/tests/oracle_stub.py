@@ -2,7 +2,8 @@
 
 dbt-oracle opens a connection even to compile. This stub records every SQL statement and answers
 the metadata queries dbt-oracle issues with plausible results: the schema exists, every DW_* table
-exists (so the incremental path with its MERGE is taken) and has the catalog's columns.
+exists (so the incremental path with its MERGE is taken) and has the catalog's columns, and so does
+every snapshot's *_HIST table (DW columns + snapshot meta columns: the snapshot MERGE path).
 
 `python oracle_stub.py <out.json> '<JSON list of dbt arg lists>'` installs the stub, runs dbt
 in-process and writes the results and recorded statements to out.json (run it in a subprocess: the stub must be imported before
@@ -10,6 +11,7 @@ dbt-oracle and must never leak into other tests).
 """
 from __future__ import annotations
 
+import datetime
 import json
 import re
 import sys
@@ -46,7 +48,26 @@ def _catalog_columns() -> dict[str, list[tuple]]:
     return out
 
 
+def _history_columns(dw: dict[str, list[tuple]]) -> dict[str, list[tuple]]:
+    """HIST tables of the snapshots (snapshots/*.yml): their DW table's columns + the meta columns
+    named in dbt_project.yml, so that `dbt snapshot` takes the MERGE path."""
+    import yaml
+
+    transform = Path(__file__).resolve().parent.parent
+    meta = yaml.safe_load((transform / "dbt_project.yml").read_text())["snapshots"]["marina"]
+    names = meta["+snapshot_meta_column_names"]
+    extra = [(names["dbt_scd_id"], "VARCHAR2", 32, None, None, "B")] + [
+        (names[n], "TIMESTAMP(6)", None, None, None, None) for n in ("dbt_updated_at", "dbt_valid_from", "dbt_valid_to")]
+    out = {}
+    for path in sorted((transform / "snapshots").glob("*.yml")):
+        for snap in yaml.safe_load(path.read_text()).get("snapshots", []):
+            parent = re.fullmatch(r"ref\('(\w+)'\)", snap["relation"]).group(1).upper()
+            out[snap["config"]["alias"].upper()] = dw[parent] + extra
+    return out
+
+
 COLUMNS = _catalog_columns()
+COLUMNS.update(_history_columns(COLUMNS))
 
 
 class _TypeCode:
@@ -91,8 +112,11 @@ class Cursor:
             self.description, self._rows = _desc("name"), [(SCHEMA,)]
         elif "sys_context('userenv', 'db_name')" in low and "from dual" in low:
             self.description, self._rows = _desc("db_name"), [("STUBDB",)]
+        elif re.fullmatch(r"(/\*.*?\*/ )?select .* from dual", low) and "timestamp" in low:  # snapshot time
+            self.description, self._rows = _desc("now"), [(datetime.datetime(2025, 1, 1, 6, 0, 0),)]
         elif low.startswith("select") or low.startswith("with") or "/* {" in low[:5]:
-            if re.search(r"\bselect\b", low) and not re.search(r"\b(create|merge|insert|begin)\b", low):
+            code = re.sub(r"'(?:[^']|'')*'", "''", low)  # ('insert' as dbt_change_type is a select)
+            if re.search(r"\bselect\b", code) and not re.search(r"\b(create|merge|insert|begin)\b", code):
                 self.description = _desc("dummy")
         self.rowcount = len(self._rows)
 
@@ -154,8 +178,10 @@ def main(argv: list[str]) -> int:
 
     results = []
     for args in invocations:
+        first = len(STATEMENTS)
         res = dbtRunner().invoke(args)
-        results.append({"args": args, "success": res.success, "exception": str(res.exception or "")})
+        results.append({"args": args, "success": res.success, "exception": str(res.exception or ""),
+                        "statements": [first, len(STATEMENTS)]})  # this invocation's slice
     out.write_text(json.dumps({"results": results, "statements": STATEMENTS}))
     return 0
 

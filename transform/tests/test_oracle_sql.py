@@ -20,6 +20,8 @@ from sqlglot import exp
 from conftest import TRANSFORM_DIR
 
 STUB = Path(__file__).resolve().parent / "oracle_stub.py"
+# snapshots run through the stub (the SQL is one macro's; their data tests are compiled for all)
+HISTORY_CHECKED = ["dw_molo_contacts_hist", "dw_stellar_coupons_hist"]
 
 
 @pytest.fixture(scope="module")
@@ -28,7 +30,8 @@ def oracle_run(tmp_path_factory):
     common = ["--project-dir", str(TRANSFORM_DIR), "--profiles-dir", str(TRANSFORM_DIR), "--target", "oracle",
               "--threads", "2", "--target-path", str(work / "target"), "--log-path", str(work / "logs"),
               "--log-level-file", "none"]
-    invocations = [["run", *common], ["compile", "--select", "test_type:data", *common]]
+    invocations = [["run", *common], ["compile", "--select", "test_type:data", *common],
+                   ["snapshot", "--select", *HISTORY_CHECKED, *common]]
     env = {"PATH": "/usr/bin:/bin", "ORACLE_USER": "marina_app", "ORACLE_PASSWORD": "not-used",
            "ORACLE_DSN": "stub.invalid:1522/marina_high", "ORACLE_SCHEMA": "marina", "DBT_TARGET": "oracle"}
     proc = subprocess.run([sys.executable, str(STUB), str(work / "out.json"), json.dumps(invocations)],
@@ -37,6 +40,9 @@ def oracle_run(tmp_path_factory):
     data = json.loads((work / "out.json").read_text())
     for r in data["results"]:
         assert r["success"], (r["args"][0], r["exception"], proc.stdout[-3000:])
+    first, last = data["results"][-1]["statements"]  # `dbt snapshot`: checked on its own
+    data["snapshot_statements"] = data["statements"][first:last]
+    data["statements"] = data["statements"][:first]
     data["compiled_tests"] = {f"{p.parent.name}/{p.name}": p.read_text()
                               for p in (work / "target" / "compiled").rglob("*.sql")}
     return data
@@ -105,7 +111,8 @@ def test_incremental_select_uses_oracle_functions(oracle_run, table, key_text):
 
 def test_every_model_statement_parses_as_oracle(oracle_run):
     created = _statements(oracle_run, r"create\s+(or\s+replace\s+view|global\s+temporary\s+table)")
-    assert len(created) == 158, "79 views + 79 DW temp tables"
+    mart_views = _statements(oracle_run, rf"create\s+or\s+replace\s+view\s+MARINA\.({'|'.join(_marts())})\s")
+    assert len(created) - len(mart_views) == 158, "79 views + 79 DW temp tables (marts: test_marts_are_oracle_sql)"
     for stmt in created:
         body = re.split(r"\bas\b", stmt, maxsplit=1, flags=re.I)[1]
         _oracle_rules(body)
@@ -113,6 +120,29 @@ def test_every_model_statement_parses_as_oracle(oracle_run):
     for table in [s for s in oracle_run["statements"] if re.search(r"merge\s+into", s, re.I)]:
         m = re.search(r"BEGIN\s+(merge.*?);\s*EXCEPTION", table, flags=re.I | re.S)
         assert isinstance(sqlglot.parse_one(m.group(1), dialect="oracle"), exp.Merge)
+
+
+def _marts() -> list[str]:
+    """Relation names of the analytics marts (models/marts: alias = upper-case model name)."""
+    return sorted(p.stem.upper() for p in (TRANSFORM_DIR / "models" / "marts").rglob("*.sql"))
+
+
+def test_marts_are_oracle_sql(oracle_run):
+    """Each mart is created once (view, or table via __dbt_tmp) and parses as Oracle SQL; the daily
+    marts' day spine is CONNECT BY LEVEL over TRUNC'ed (time-free) days, LOA text parsed NLS-safe."""
+    bodies = {}
+    for name in _marts():
+        stmts = _statements(oracle_run, rf"create\s+(or\s+replace\s+view|table)\s+MARINA\.{name}(__dbt_tmp)?\s")
+        assert len(stmts) == 1, name
+        bodies[name] = re.split(r"\bas\b", stmts[0], maxsplit=1, flags=re.I)[1]
+        _oracle_rules(bodies[name])
+        sqlglot.parse_one(bodies[name], dialect="oracle")
+    daily = [n for n in bodies if "_DAILY_" in n]
+    assert len(bodies) == 6 and len(daily) == 4
+    for name in daily:
+        assert "connect by LEVEL <= b.DAY_TO - b.DAY_FROM + 1" in bodies[name] and "TRUNC(" in bodies[name]
+        assert not re.search(r"generate_series|unnest|\bcast\([^()]*\bas\s+date\)", bodies[name], re.I)
+    assert "NLS_NUMERIC_CHARACTERS=''.,''" in bodies["DW_MOLO_RATE_OVER_LINEAR_FOOT"]
 
 
 def test_staging_view_casts_numbers_and_dates_but_not_text(oracle_run):
@@ -133,3 +163,47 @@ def test_custom_data_tests_compile_to_oracle_sql(oracle_run, yml, test):
     assert len(hits) == 1
     _oracle_rules(hits[0])
     sqlglot.parse_one(hits[0], dialect="oracle")
+
+
+def _history_tables() -> list[str]:
+    import yaml
+    doc = yaml.safe_load((TRANSFORM_DIR / "snapshots" / "marina_history.yml").read_text())
+    return [s["config"]["alias"].upper() for s in doc["snapshots"]]
+
+
+def test_snapshots_merge_without_ora_hash(oracle_run):
+    statements = [_strip_comment(s) for s in oracle_run["snapshot_statements"]]
+    assert not any(re.search(r"\bORA_HASH\s*\(", s, re.I) for s in statements), "no 32-bit hash"
+    tables = [name.upper() for name in HISTORY_CHECKED]
+    assert set(tables) <= set(_history_tables())
+    for table in tables:
+        (ctas,) = [s for s in statements if re.search(rf"create\s+global\s+temporary\s+table\s+\S*o\$pt_{table}\d*\s", s, re.I)]
+        body = re.split(r"\bas\b", ctas, maxsplit=1, flags=re.I)[1]
+        _oracle_rules(body)
+        sqlglot.parse_one(body, dialect="oracle")
+        # version id: md5 hex of key and version timestamp, as DW_ID
+        assert ("LOWER(RAWTOHEX(STANDARD_HASH(TO_CHAR(TO_CHAR(DW_ID) || '|' || "
+                "TO_CHAR(coalesce(DW_DELETED_AT, DW_LAST_UPDATED))), 'MD5'))) as DW_VERSION_ID") in body
+        assert "snapshotted_data.DW_ROW_HASH != source_data.DW_ROW_HASH" in body
+        assert "snapshotted_data.DW_IS_DELETED != source_data.DW_IS_DELETED" in body
+        # a key gone from the DW table: its version closes at the run timestamp (snapshot_get_time)
+        assert re.search(r"TO_TIMESTAMP\('[\d\- :.]+', 'YYYY-MM-DD HH24:MI:SS\.FF6'\) as DW_VALID_TO", body)
+        (merge,) = [s for s in statements if re.search(rf"merge\s+into\s+MARINA\.{table}\s", s, re.I)]
+        tree = sqlglot.parse_one(merge, dialect="oracle")
+        assert isinstance(tree, exp.Merge) and tree.this.name.upper() == table
+        on = tree.args["on"].sql(dialect="oracle").upper()
+        assert "DBT_INTERNAL_SOURCE.DW_VERSION_ID = DBT_INTERNAL_DEST.DW_VERSION_ID" in on
+
+
+def test_history_data_tests_compile_to_oracle_sql(oracle_run):
+    tables = _history_tables()
+    for test in ("marina_scd_versions", "marina_scd_current"):
+        hits = {name: sql for name, sql in oracle_run["compiled_tests"].items()
+                if name.startswith(f"marina_history.yml/{test}_")}
+        assert len(hits) == len(tables), test
+        for sql in hits.values():
+            _oracle_rules(sql)
+            sqlglot.parse_one(sql, dialect="oracle")
+            assert re.search(r"MARINA\.DW_\w+_HIST\b", sql)
+        if test == "marina_scd_current":
+            assert all(re.search(r"from MARINA\.DW_\w+\s", sql) for sql in hits.values()), "reads the DW table"

@@ -1,0 +1,88 @@
+"""The extractor's and loader's settings as the pipeline will see them, for `check`.
+
+Source 1 (default when meltano is available): `meltano config --unsafe print --format=json <plugin>`
+in the active environment (MELTANO_ENVIRONMENT), i.e. meltano.yml + environment + .env + env vars,
+exactly what `meltano run` gives the plugin.
+Source 2 (`--from-env`, or no meltano): the process environment, with the names Meltano uses:
+TAP_MARINA_S3_<SETTING> / TARGET_ORACLE_<SETTING>, falling back to the project-level variables the
+staging/prod environments map (MARINA_<SYSTEM>_BUCKET / _PREFIX, ORACLE_*) and meltano.yml's dev
+defaults (exports under <project root>/output/exports/<system>, DuckDB <root>/output/marina.duckdb
+when DBT_TARGET is duckdb).
+"""
+from __future__ import annotations
+
+import json
+import subprocess
+
+from . import env as envmod
+from .env import Env
+
+SYSTEMS = ("molo", "stellar")
+TAP = "tap-marina-s3"
+TARGET = "target-oracle"
+TAP_SETTINGS = [f"{s}_{k}" for s in SYSTEMS for k in ("enabled", "bucket", "path", "prefix", "key_pattern")] + [
+    "aws_region", "aws_access_key_id", "aws_secret_access_key", "aws_session_token", "aws_profile", "endpoint_url"]
+TARGET_SETTINGS = ["sqlalchemy_url", "duckdb_path", "oracle_user", "oracle_password", "oracle_dsn",
+                   "oracle_config_dir", "oracle_wallet_location", "oracle_wallet_password", "default_target_schema"]
+DEFAULT_PATTERNS = {"molo": "*.zip", "stellar": "*-DATA.sql.gz"}
+
+
+class ConfigError(RuntimeError):
+    pass
+
+
+def from_meltano(env: Env, plugin: str, meltano: str) -> dict:
+    cmd = [meltano]
+    if environment := envmod.get(env, "MELTANO_ENVIRONMENT"):
+        cmd.append(f"--environment={environment}")
+    cmd += ["config", "--unsafe", "print", "--format=json", plugin]
+    proc = subprocess.run(cmd, env=dict(env), cwd=envmod.project_root(env), capture_output=True, text=True,
+                          timeout=120)
+    if proc.returncode != 0:
+        last = (proc.stderr.strip().splitlines() or ["(no output)"])[-1]
+        raise ConfigError(f"`{' '.join(cmd)}` failed: {last}")
+    start = proc.stdout.find("{")
+    if start < 0:
+        raise ConfigError(f"`{' '.join(cmd)}` printed no JSON")
+    return json.loads(proc.stdout[start:])
+
+
+def _prefixed(env: Env, prefix: str, names: list[str]) -> dict:
+    return {n: envmod.get(env, f"{prefix}_{n.upper()}") for n in names if envmod.get(env, f"{prefix}_{n.upper()}")}
+
+
+def tap_from_env(env: Env) -> dict:
+    cfg = _prefixed(env, "TAP_MARINA_S3", TAP_SETTINGS)
+    root = envmod.project_root(env)
+    for s in SYSTEMS:
+        for key in ("bucket", "prefix"):
+            if f"{s}_{key}" not in cfg and envmod.get(env, f"MARINA_{s.upper()}_{key.upper()}"):
+                cfg[f"{s}_{key}"] = envmod.get(env, f"MARINA_{s.upper()}_{key.upper()}")
+        cfg.setdefault(f"{s}_path", str(root / "output" / "exports" / s))
+    return cfg
+
+
+def target_from_env(env: Env) -> dict:
+    cfg = _prefixed(env, "TARGET_ORACLE", TARGET_SETTINGS)
+    for key in ("user", "password", "dsn", "config_dir", "wallet_location", "wallet_password"):
+        if f"oracle_{key}" not in cfg and envmod.get(env, f"ORACLE_{key.upper()}"):
+            cfg[f"oracle_{key}"] = envmod.get(env, f"ORACLE_{key.upper()}")
+    if "default_target_schema" not in cfg and envmod.get(env, "ORACLE_SCHEMA"):
+        cfg["default_target_schema"] = envmod.get(env, "ORACLE_SCHEMA")
+    if (not cfg.get("sqlalchemy_url") and not cfg.get("duckdb_path")
+            and envmod.get(env, "DBT_TARGET", "duckdb").lower() == "duckdb"):
+        cfg["duckdb_path"] = str(envmod.project_root(env) / "output" / "marina.duckdb")
+    return cfg
+
+
+def plugin_configs(env: Env, use_meltano: bool) -> tuple[dict, dict, str]:
+    """(tap config, target config, where they came from)."""
+    meltano = envmod.meltano_bin(env) if use_meltano else None
+    if meltano:
+        return from_meltano(env, TAP, meltano), from_meltano(env, TARGET, meltano), f"meltano config ({meltano})"
+    return tap_from_env(env), target_from_env(env), "environment variables"
+
+
+def enabled(cfg: dict, system: str) -> bool:
+    value = cfg.get(f"{system}_enabled", True)
+    return value if isinstance(value, bool) else str(value).strip().lower() in envmod.TRUE_WORDS

@@ -1,0 +1,197 @@
+"""`marina-ops check`: a good local setup passes; each broken part gets its own message.
+
+S3 is moto's server over HTTP (127.0.0.1), with IAM authentication switched on for the credential
+tests; Oracle is checked up to what needs no server (wallet folders, a refused connection).
+"""
+from __future__ import annotations
+
+import json
+import os
+import urllib.request
+from pathlib import Path
+
+import boto3
+import pytest
+
+import staging_db as sdb
+from conftest import REPO, base_env, mini_project, run_cli
+from marina_ops.check import run_checks
+from marina_ops.check_config import plugin_configs
+from marina_ops.cli import main
+
+moto_server = pytest.importorskip("moto.server")
+
+
+def by_name(results) -> dict:
+    return {r.name: r for r in results}
+
+
+@pytest.fixture
+def local_setup(tmp_path):
+    """Export folders with one export each, a loaded DuckDB, the small dbt project."""
+    for system, name in (("molo", "molo_backup_2025-01-01.zip"), ("stellar", "prod_2025-01-01-DATA.sql.gz")):
+        (tmp_path / "exports" / system).mkdir(parents=True)
+        (tmp_path / "exports" / system / name).write_bytes(b"x")
+    db = tmp_path / "marina.duckdb"
+    sdb.create_all(db)
+    project = mini_project(tmp_path)
+    env = {"MELTANO_PROJECT_ROOT": str(tmp_path), "DBT_TARGET": "duckdb",
+           "TAP_MARINA_S3_MOLO_PATH": str(tmp_path / "exports" / "molo"),
+           "TAP_MARINA_S3_STELLAR_PATH": str(tmp_path / "exports" / "stellar"),
+           "TARGET_ORACLE_DUCKDB_PATH": str(db), "MARINA_DUCKDB_PATH": str(db),
+           "DBT_PROJECT_DIR": str(project), "DBT_PROFILES_DIR": str(project)}
+    return env
+
+
+def test_good_local_setup_passes(local_setup):
+    proc = run_cli(["check", "--from-env"], {**base_env(), **local_setup})
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    lines = proc.stdout.splitlines()
+    checks = lines[:lines.index("")]
+    assert len(checks) == 6 and all(ln.startswith("OK ") for ln in checks), proc.stdout
+    assert any("exports molo: local folder" in ln and "1 export(s)" in ln for ln in lines)
+    assert any(f"{sdb.CATALOG.__len__() + 2} STG_ and 0 DW_ tables" in ln for ln in lines)
+    assert any(ln.startswith("OK    dbt (target duckdb): dbt debug: all checks passed") for ln in lines)
+    assert lines[-1] == "all checks passed"
+
+
+def test_missing_folder_is_named(clean_env, local_setup, tmp_path, capsys):
+    for k, v in {**local_setup, "TAP_MARINA_S3_STELLAR_PATH": str(tmp_path / "nope")}.items():
+        clean_env.setenv(k, v)
+    assert main(["check", "--from-env", "--no-dbt"]) == 1
+    out = capsys.readouterr().out
+    assert f"FAIL  exports stellar: local folder {tmp_path / 'nope'} does not exist (TAP_MARINA_S3_STELLAR_PATH)" in out
+    assert "OK    exports molo" in out
+
+
+def test_loader_and_dbt_on_different_duckdb_files(local_setup, tmp_path):
+    env = {**local_setup, "MARINA_DUCKDB_PATH": str(tmp_path / "other.duckdb")}
+    r = by_name(run_checks(env, use_meltano=False, with_dbt=False))["loader and dbt"]
+    assert r.status == "FAIL" and "MARINA_DUCKDB_PATH" in r.message and str(tmp_path / "other.duckdb") in r.message
+
+
+# --- S3 -----------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def s3(tmp_path_factory):
+    """moto server with a user allowed to do everything, a bucket holding one MOLO export."""
+    saved = dict(os.environ)
+    folder = tmp_path_factory.mktemp("aws")
+    for name in [n for n in os.environ if n.startswith("AWS_")]:
+        del os.environ[name]
+    os.environ.update({"AWS_SHARED_CREDENTIALS_FILE": str(folder / "none"), "AWS_CONFIG_FILE": str(folder / "none"),
+                       "AWS_EC2_METADATA_DISABLED": "true", "NO_PROXY": "127.0.0.1,localhost",
+                       "no_proxy": "127.0.0.1,localhost"})
+    server = moto_server.ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    endpoint = f"http://127.0.0.1:{server.get_host_and_port()[1]}"
+    admin = {"endpoint_url": endpoint, "region_name": "us-east-1",
+             "aws_access_key_id": "setup", "aws_secret_access_key": "setup"}
+    iam = boto3.client("iam", **admin)
+    iam.create_user(UserName="marina")
+    iam.put_user_policy(UserName="marina", PolicyName="all", PolicyDocument=json.dumps({
+        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}))
+    key = iam.create_access_key(UserName="marina")["AccessKey"]
+    s3c = boto3.client("s3", **admin)
+    s3c.create_bucket(Bucket="marina-exports")
+    s3c.put_object(Bucket="marina-exports", Key="molo/molo_backup_2025-01-01.zip", Body=b"x")
+    yield {"endpoint": endpoint, "key": key["AccessKeyId"], "secret": key["SecretAccessKey"]}
+    server.stop()
+    os.environ.clear()
+    os.environ.update(saved)
+
+
+def s3_env(s3, local_setup, **over) -> dict:
+    return {**local_setup, "TAP_MARINA_S3_ENDPOINT_URL": s3["endpoint"], "TAP_MARINA_S3_AWS_REGION": "us-east-1",
+            "TAP_MARINA_S3_MOLO_BUCKET": "marina-exports", "TAP_MARINA_S3_MOLO_PREFIX": "molo/",
+            "TAP_MARINA_S3_AWS_ACCESS_KEY_ID": s3["key"], "TAP_MARINA_S3_AWS_SECRET_ACCESS_KEY": s3["secret"],
+            **over}
+
+
+def molo_check(env: dict):
+    return by_name(run_checks(env, use_meltano=False, with_dbt=False))["exports molo"]
+
+
+def test_bucket_is_listed(s3, local_setup):
+    r = molo_check(s3_env(s3, local_setup))
+    assert (r.status, r.message) == ("OK", "s3://marina-exports/molo/: 1 export(s) matching '*.zip', "
+                                           "newest molo/molo_backup_2025-01-01.zip")
+
+
+def test_wrong_bucket_is_named(s3, local_setup):
+    r = molo_check(s3_env(s3, local_setup, TAP_MARINA_S3_MOLO_BUCKET="marina-exprots"))
+    assert r.status == "FAIL"
+    assert "bucket 'marina-exprots' does not exist" in r.message and "MARINA_MOLO_BUCKET" in r.message
+
+
+@pytest.fixture
+def iam_auth(s3):
+    """moto checks credentials and permissions from now on (until the test ends)."""
+    def reset(count: str) -> None:
+        urllib.request.urlopen(urllib.request.Request(
+            f"{s3['endpoint']}/moto-api/reset-auth", data=count.encode(), method="POST",
+            headers={"Content-Type": "text/plain"}), timeout=10).read()
+    reset("0")
+    yield
+    reset("inf")
+
+
+def test_bad_credentials_are_told_apart(s3, local_setup, iam_auth):
+    assert molo_check(s3_env(s3, local_setup)).status == "OK"  # the real user still works
+    unknown = molo_check(s3_env(s3, local_setup, TAP_MARINA_S3_AWS_ACCESS_KEY_ID="AKIANOTAREALKEY00000"))
+    assert unknown.status == "FAIL"
+    assert "bad credentials: the AWS access key id is not known" in unknown.message
+    wrong_secret = molo_check(s3_env(s3, local_setup, TAP_MARINA_S3_AWS_SECRET_ACCESS_KEY="wrong-secret"))
+    assert wrong_secret.status == "FAIL"
+    assert "bad credentials: the AWS secret access key does not match" in wrong_secret.message
+
+
+# --- Oracle -------------------------------------------------------------------------------------
+@pytest.fixture
+def oracle_env(local_setup, tmp_path):
+    env = {k: v for k, v in local_setup.items() if "DUCKDB" not in k}
+    return {**env, "DBT_TARGET": "oracle", "ORACLE_USER": "marina_app", "ORACLE_PASSWORD": "pw",
+            "ORACLE_DSN": "marina_high", "ORACLE_CONFIG_DIR": str(tmp_path / "wallet"),
+            "ORACLE_WALLET_LOCATION": str(tmp_path / "wallet"), "ORACLE_WALLET_PASSWORD": "wpw"}
+
+
+def test_missing_wallet_folder_is_named(oracle_env, tmp_path):
+    results = by_name(run_checks(oracle_env, use_meltano=False, with_dbt=True))
+    for name in ("warehouse (loader target-oracle)", "dbt (target oracle)"):
+        r = results[name]
+        assert r.status == "FAIL"
+        assert f"wallet folder {tmp_path / 'wallet'} does not exist (ORACLE_CONFIG_DIR" in r.message
+        assert "(ORACLE_WALLET_LOCATION)" in r.message
+
+
+def test_wallet_folder_without_its_files_is_named(oracle_env, tmp_path):
+    (tmp_path / "wallet").mkdir()
+    r = by_name(run_checks(oracle_env, use_meltano=False, with_dbt=False))["warehouse (loader target-oracle)"]
+    assert r.status == "FAIL"
+    assert "no tnsnames.ora in" in r.message and "alias 'marina_high'" in r.message
+    assert "no ewallet.pem in" in r.message
+
+
+def test_unreachable_database_is_named(oracle_env):
+    from conftest import free_port
+
+    env = {k: v for k, v in oracle_env.items() if "WALLET" not in k and "CONFIG_DIR" not in k}
+    env["ORACLE_DSN"] = f"127.0.0.1:{free_port()}/marina_high"  # nothing listens there
+    r = by_name(run_checks(env, use_meltano=False, with_dbt=False))["warehouse (loader target-oracle)"]
+    assert r.status == "FAIL"
+    assert "cannot connect to the database host/port in ORACLE_DSN" in r.message
+
+
+# --- settings from Meltano ----------------------------------------------------------------------
+MELTANO = REPO / ".venv" / "bin" / "meltano"
+
+
+@pytest.mark.skipif(not MELTANO.is_file(), reason="needs the project's .venv (make install)")
+def test_settings_come_from_meltano_for_the_active_environment():
+    env = {**base_env(), "MELTANO_PROJECT_ROOT": str(REPO), "MARINA_MELTANO_BIN": str(MELTANO),
+           "MELTANO_ENVIRONMENT": "staging", "MARINA_MOLO_BUCKET": "molo-from-env", "ORACLE_USER": "marina_app",
+           "MELTANO_SEND_ANONYMOUS_USAGE_STATS": "false"}
+    tap, target, source = plugin_configs(env, use_meltano=True)
+    assert source.startswith("meltano config")
+    assert tap["molo_bucket"] == "molo-from-env"  # staging maps MARINA_MOLO_BUCKET to the tap
+    assert Path(tap["molo_path"]) == REPO / "output" / "exports" / "molo"
+    assert target["oracle_user"] == "marina_app"
