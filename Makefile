@@ -78,7 +78,12 @@ test-orchestrate: .meltano/.stamp $(AIRFLOW_VENV)/.stamp
 	$(BIN)/python -m pytest $(PYTEST_FLAGS) orchestrate/tests
 	cd orchestrate/airflow && ../.venv-airflow/bin/python -m pytest $(PYTEST_FLAGS) tests
 
-test: test-tap test-target test-transform test-ops test-e2e test-orchestrate
+# Every suite, two at a time (the machine has 2 cores; the suites share no files, ports or
+# warehouses): everything is installed first, then the end-to-end suite (the longest) runs beside
+# the others in turn. Output is printed per suite when it ends. `make test-<suite>` runs one.
+SUITES := test-e2e test-transform test-tap test-ops test-orchestrate test-target
+test: .meltano/.stamp-test $(AIRFLOW_VENV)/.stamp
+	$(MAKE) -j2 --output-sync=target $(SUITES)
 
 bench: .meltano/.stamp-test
 	$(BIN)/python tests/bench/bench_tap.py

@@ -192,3 +192,10 @@ slip_days as (
 {% macro marina_days_per_month() -%}
   30.4375
 {%- endmacro %}
+
+{#- id -> name of a lookup DW table's live rows (soft-deleted ones are left out): a mart's CTE body. -#}
+{% macro marina_live_names(relation, id_as, name_as, name_column='NAME') -%}
+  select d.ID as {{ id_as }}, {{ marina_as_text('d.' ~ name_column) }} as {{ name_as }}
+  from {{ relation }} d
+  where d.DW_IS_DELETED = 0
+{%- endmacro %}

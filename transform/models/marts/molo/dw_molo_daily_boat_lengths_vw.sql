@@ -5,9 +5,7 @@ with
                              statuses=ref('dw_molo_reservation_status'),
                              slips=ref('dw_molo_slips')) }}
 locations as (
-  select l.ID as MARINA_LOCATION_ID, {{ marina_as_text('l.NAME') }} as LOCATION_NAME
-  from {{ ref('dw_molo_marina_locations') }} l
-  where l.DW_IS_DELETED = 0
+  {{ marina_live_names(ref('dw_molo_marina_locations'), 'MARINA_LOCATION_ID', 'LOCATION_NAME') }}
 ),
 boats as (
   select b.ID as BOAT_ID, {{ marina_length_feet('b.LOA') }} as LENGTH_FT

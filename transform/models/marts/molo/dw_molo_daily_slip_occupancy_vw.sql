@@ -5,19 +5,13 @@ with
                              statuses=ref('dw_molo_reservation_status'),
                              slips=ref('dw_molo_slips')) }}
 locations as (
-  select l.ID as MARINA_LOCATION_ID, {{ marina_as_text('l.NAME') }} as LOCATION_NAME
-  from {{ ref('dw_molo_marina_locations') }} l
-  where l.DW_IS_DELETED = 0
+  {{ marina_live_names(ref('dw_molo_marina_locations'), 'MARINA_LOCATION_ID', 'LOCATION_NAME') }}
 ),
 piers as (
-  select p.ID as PIER_ID, {{ marina_as_text('p.NAME') }} as PIER_NAME
-  from {{ ref('dw_molo_piers') }} p
-  where p.DW_IS_DELETED = 0
+  {{ marina_live_names(ref('dw_molo_piers'), 'PIER_ID', 'PIER_NAME') }}
 ),
 slip_types as (
-  select t.ID as SLIP_TYPE_ID, {{ marina_as_text('t.NAME') }} as SLIP_TYPE_NAME
-  from {{ ref('dw_molo_slip_types') }} t
-  where t.DW_IS_DELETED = 0
+  {{ marina_live_names(ref('dw_molo_slip_types'), 'SLIP_TYPE_ID', 'SLIP_TYPE_NAME') }}
 ),
 counted as (
   select s.MARINA_LOCATION_ID, s.PIER_ID, s.SLIP_TYPE_ID, count(*) as SLIPS_COUNTED

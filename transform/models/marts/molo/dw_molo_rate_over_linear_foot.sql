@@ -10,14 +10,10 @@ boats as (
   where b.DW_IS_DELETED = 0
 ),
 reservation_types as (
-  select t.ID as RESERVATION_TYPE_ID, {{ marina_as_text('t.NAME') }} as RESERVATION_TYPE_NAME
-  from {{ ref('dw_molo_reservation_types') }} t
-  where t.DW_IS_DELETED = 0
+  {{ marina_live_names(ref('dw_molo_reservation_types'), 'RESERVATION_TYPE_ID', 'RESERVATION_TYPE_NAME') }}
 ),
 locations as (
-  select l.ID as MARINA_LOCATION_ID, {{ marina_as_text('l.NAME') }} as LOCATION_NAME
-  from {{ ref('dw_molo_marina_locations') }} l
-  where l.DW_IS_DELETED = 0
+  {{ marina_live_names(ref('dw_molo_marina_locations'), 'MARINA_LOCATION_ID', 'LOCATION_NAME') }}
 ),
 measured as (
   select st.RESERVATION_ID, st.MARINA_LOCATION_ID, st.RESERVATION_TYPE_ID, st.RESERVATION_STATUS_ID,

@@ -55,9 +55,7 @@ daily as (
   group by d.RENTAL_DAY, d.LOCATION_ID
 ),
 locations as (
-  select l.ID as LOCATION_ID, {{ marina_as_text('l.LOCATION_NAME') }} as LOCATION_NAME
-  from {{ ref('dw_stellar_locations') }} l
-  where l.DW_IS_DELETED = 0
+  {{ marina_live_names(ref('dw_stellar_locations'), 'LOCATION_ID', 'LOCATION_NAME', name_column='LOCATION_NAME') }}
 )
 select dy.CALENDAR_DATE, bl.LOCATION_ID, loc.LOCATION_NAME,
        coalesce(da.BOOKINGS, 0) as BOOKINGS,
