@@ -149,8 +149,9 @@
       days       the day spine over bounds
       slip_days  one row per day and non-cancelled stay in a live slip that occupies that day
                  (CALENDAR_DATE, RESERVATION_ID, SLIP_ID, BOAT_ID, slip's MARINA_LOCATION_ID,
-                 PIER_ID, SLIP_TYPE_ID, IS_COUNTED) -#}
-{% macro marina_molo_slip_day_ctes(reservations, statuses, slips) -%}
+                 PIER_ID, SLIP_TYPE_ID, IS_COUNTED)
+      locations  live marina locations (MARINA_LOCATION_ID, LOCATION_NAME) -#}
+{% macro marina_molo_slip_day_ctes(reservations, statuses, slips, locations) -%}
 stays as (
   {{ marina_molo_stays(reservations, statuses) }}
 ),
@@ -179,6 +180,9 @@ slip_days as (
          o.SLIP_TYPE_ID, o.IS_COUNTED
   from days d
   join occupying o on o.ARRIVAL_DAY <= d.CALENDAR_DATE and d.CALENDAR_DATE < o.END_DAY
+),
+locations as (
+  {{ marina_live_names(locations, 'MARINA_LOCATION_ID', 'LOCATION_NAME') }}
 ),
 {%- endmacro %}
 

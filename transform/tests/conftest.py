@@ -11,14 +11,15 @@ TRANSFORM_DIR = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(TRANSFORM_DIR / "scripts"), str(Path(__file__).resolve().parent)]
 
 
-def run_dbt(args: list[str], work: Path, target: str = "duckdb", env: dict | None = None):
-    """Run dbt in-process (dbtRunner) against the transform project; returns the dbtRunnerResult."""
+def run_dbt(args: list[str], work: Path, target: str = "duckdb", env: dict | None = None, runner=None):
+    """Run dbt in-process (dbtRunner) against the transform project; returns the dbtRunnerResult.
+    `runner`: a dbtRunner to reuse (e.g. one built on an already parsed manifest)."""
     from dbt.cli.main import dbtRunner
 
     old = {k: os.environ.get(k) for k in (env or {})}
     os.environ.update(env or {})
     try:
-        return dbtRunner().invoke([
+        return (runner or dbtRunner()).invoke([
             *args,
             "--project-dir", str(TRANSFORM_DIR), "--profiles-dir", str(TRANSFORM_DIR),
             "--target", target, "--threads", "2",

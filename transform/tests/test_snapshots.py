@@ -13,7 +13,6 @@ change of content or delete flag, from the run that made it; a purged key's vers
 from __future__ import annotations
 
 import datetime as dt
-import os
 import re
 
 import duckdb
@@ -118,19 +117,7 @@ class Dbt:
         self.runner = dbtRunner(manifest=parsed.result)
 
     def __call__(self, *args: str, check: bool = True):
-        saved = {k: os.environ.get(k) for k in self.env}
-        os.environ.update(self.env)
-        try:
-            res = self.runner.invoke([
-                *args, "--project-dir", str(TRANSFORM_DIR), "--profiles-dir", str(TRANSFORM_DIR),
-                "--target", "duckdb", "--threads", "2", "--target-path", str(self.work / "target"),
-                "--log-path", str(self.work / "logs"), "--log-level-file", "none"])
-        finally:
-            for k, v in saved.items():
-                if v is None:
-                    os.environ.pop(k, None)
-                else:
-                    os.environ[k] = v
+        res = run_dbt(list(args), self.work, env=self.env, runner=self.runner)
         assert res.success or not check, (args, res.exception)
         return res
 

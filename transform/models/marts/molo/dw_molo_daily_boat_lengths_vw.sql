@@ -3,10 +3,8 @@
 with
 {{ marina_molo_slip_day_ctes(reservations=ref('dw_molo_reservations'),
                              statuses=ref('dw_molo_reservation_status'),
-                             slips=ref('dw_molo_slips')) }}
-locations as (
-  {{ marina_live_names(ref('dw_molo_marina_locations'), 'MARINA_LOCATION_ID', 'LOCATION_NAME') }}
-),
+                             slips=ref('dw_molo_slips'),
+                             locations=ref('dw_molo_marina_locations')) }}
 boats as (
   select b.ID as BOAT_ID, {{ marina_length_feet('b.LOA') }} as LENGTH_FT
   from {{ ref('dw_molo_boats') }} b

@@ -3,10 +3,8 @@
 with
 {{ marina_molo_slip_day_ctes(reservations=ref('dw_molo_reservations'),
                              statuses=ref('dw_molo_reservation_status'),
-                             slips=ref('dw_molo_slips')) }}
-locations as (
-  {{ marina_live_names(ref('dw_molo_marina_locations'), 'MARINA_LOCATION_ID', 'LOCATION_NAME') }}
-),
+                             slips=ref('dw_molo_slips'),
+                             locations=ref('dw_molo_marina_locations')) }}
 slip_totals as (
   select s.MARINA_LOCATION_ID, count(*) as SLIPS_TOTAL,
          count(case when s.IS_COUNTED = 1 then 1 end) as SLIPS_COUNTED
