@@ -143,9 +143,9 @@ class _Guarded:
     def __init__(self, stream: BinaryIO, export: str, name: str) -> None:
         self.stream, self.export, self.name = stream, export, name
 
-    def __iter__(self):
+    def read(self, size: int = -1) -> bytes:
         try:
-            yield from self.stream
+            return self.stream.read(size)
         except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as exc:
             raise ExportError(f"{self.export}: member {self.name!r} is damaged ({exc})") from None
 

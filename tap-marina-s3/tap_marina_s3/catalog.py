@@ -13,6 +13,8 @@ from importlib import resources
 
 import yaml
 
+# libyaml's safe loader when PyYAML has it (~6x faster on the catalog), else the pure-Python one
+_SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _NUMBER = re.compile(r"NUMBER\((\d+),(\d+)\)")
 _LENGTH = re.compile(r"(?:N?VARCHAR2|N?CHAR)\((\d+)\)")
 
@@ -117,7 +119,7 @@ def load_catalog() -> tuple[Table, ...]:
                 Column(c["name"], c.get("source"), c["oracle_type"]) for c in e["columns"]
             ),
         )
-        for e in yaml.safe_load(text)
+        for e in yaml.load(text, Loader=_SAFE_LOADER)  # noqa: S506 - a safe loader
     )
 
 

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import logging
 import tempfile
+import threading
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 
 from .archives import Archive, ExportError, Limits, open_archive
 from .catalog import SYSTEMS, Table, tables_for
+from .readahead import ReadAhead
+from .reader import TableReader
 from .storage import ExportRef, LocalStore, S3Store, Store, pending, remove_folder, temp_folder
 
 logger = logging.getLogger("tap-marina-s3")
@@ -58,10 +62,14 @@ class OpenExport:
 class Run:
     """Created once per tap invocation; streams read exports through it."""
 
-    def __init__(self, config: Mapping, state: Mapping, selected: Mapping[str, set[str]]) -> None:
+    def __init__(self, config: Mapping, state: Mapping, selected: Mapping[str, set[str]],
+                 order: Sequence[Table] = ()) -> None:
         self.config = config
         self.run_id = uuid.uuid4().hex
         self.selected = selected  # system -> selected table stream names
+        self.order = tuple(order)  # selected tables, in the order their streams are synced
+        self._lock = threading.Lock()  # exports are opened by the streams and the read-ahead
+        self._read_ahead: ReadAhead[TableReader] | None = None
         self.limits = Limits(
             max_member_bytes=int(config.get("max_member_bytes") or Limits.max_member_bytes),
             max_compression_ratio=float(
@@ -102,9 +110,43 @@ class Run:
         return None
 
     def exports(self, system: str) -> list[OpenExport]:
-        if system not in self._exports:
-            self._exports[system] = self._open_pending(system)
-        return self._exports[system]
+        with self._lock:
+            if system not in self._exports:
+                self._exports[system] = self._open_pending(system)
+            return self._exports[system]
+
+    # -- reading tables ----------------------------------------------------------------------
+    def open_table(self, export: OpenExport, table: Table, member: str) -> TableReader:
+        """A table's read, prepared (member copied, typing query started), in the order the
+        streams ask for them: the next one is prepared in the background meanwhile."""
+        if self._read_ahead is None:
+            self._read_ahead = ReadAhead(self._plan(), TableReader.close)
+        return self._read_ahead.take((export.ref.key, table.stream),
+                                     functools.partial(self._prepare, export, table, member))
+
+    def _plan(self) -> Iterator[tuple[tuple[str, str], Callable[[], TableReader]]]:
+        for table in self.order:
+            for export in self.exports(table.system):
+                member = export.member_for(table)
+                if member is not None:
+                    yield ((export.ref.key, table.stream),
+                           functools.partial(self._prepare, export, table, member))
+
+    def _prepare(self, export: OpenExport, table: Table, member: str) -> TableReader:
+        reader = TableReader(table, day_first=bool(self.config.get("day_first")),
+                             work_dir=self.work_dir)
+        ref = export.ref
+        extracted = dt.datetime.now(dt.timezone.utc).isoformat()
+        lineage = json.dumps({
+            "_sdc_source_key": ref.key,
+            "_sdc_source_member": member,
+            "_sdc_exported_at": ref.exported_at.isoformat(),
+        }, ensure_ascii=False)[1:-1]
+        prefix = (f'{{"type":"RECORD","stream":{json.dumps(table.stream)},"version":{ref.version},'
+                  f'"time_extracted":"{extracted}","record":{{{lineage},')
+        with export.archive.open(member) as raw:
+            reader.prepare(raw, prefix)
+        return reader
 
     def _open_pending(self, system: str) -> list[OpenExport]:
         if not self.config.get(f"{system}_enabled", True) or not self.selected.get(system):
@@ -160,6 +202,9 @@ class Run:
         return result
 
     def close(self) -> None:
+        if self._read_ahead is not None:
+            self._read_ahead.close()
+            self._read_ahead = None
         for exports in self._exports.values():
             for export in exports:
                 export.archive.close()

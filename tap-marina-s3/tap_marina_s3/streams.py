@@ -13,7 +13,7 @@ from singer_sdk.helpers.conform import TypeConformanceLevel
 from singer_sdk.mapper import SameRecordTransform
 
 from .catalog import Table
-from .reader import ReadStats, Reject, TableReader
+from .reader import ReadStats, Reject
 from .run import Run, utcnow
 
 if t.TYPE_CHECKING:
@@ -105,28 +105,18 @@ class TableStream(Stream):
                 run.add_audit(audit_row(audit, ReadStats(), present=False, completed=False))
                 export.done.add(table.stream)
                 continue
-            reader = TableReader(table, day_first=bool(self.config.get("day_first")),
-                                 work_dir=run.work_dir)
+            reader = run.open_table(export, table, member)
             self._stream_version = ref.version
-            extracted = dt.datetime.now(dt.timezone.utc).isoformat()
-            lineage = json.dumps({
-                "_sdc_source_key": ref.key,
-                "_sdc_source_member": member,
-                "_sdc_exported_at": ref.exported_at.isoformat(),
-            }, ensure_ascii=False)[1:-1]
-            prefix = (f'{{"type":"RECORD","stream":{json.dumps(self.name)},"version":{ref.version},'
-                      f'"time_extracted":"{extracted}","record":{{{lineage},')
             plain = self._is_plain()
-            with export.archive.open(member) as raw:
-                for item in reader.rows(raw, prefix, "}}\n"):
-                    if isinstance(item, Reject):
-                        run.add_reject(self._reject_record(item, audit))
-                    elif plain:
-                        self._tap.message_writer.write_raw(item)
-                    else:
-                        for line in item.decode("utf-8").split("\n"):
-                            if line:
-                                yield json.loads(line, parse_float=Decimal)["record"]
+            for item in reader.fetch("}}\n"):
+                if isinstance(item, Reject):
+                    run.add_reject(self._reject_record(item, audit))
+                elif plain:
+                    self._tap.message_writer.write_raw(item)
+                else:
+                    for line in item.decode("utf-8").split("\n"):
+                        if line:
+                            yield json.loads(line, parse_float=Decimal)["record"]
             stats = reader.stats
             if not reader.has_header:
                 # A zero-byte member is not an empty table (that would have a header row): it is

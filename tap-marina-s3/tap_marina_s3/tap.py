@@ -96,10 +96,12 @@ class TapMarinaS3(Tap):
     def run(self) -> Run:
         if self._run is None:
             selected: dict[str, set[str]] = {}
+            order = []  # the SDK syncs streams in this order (see load_streams)
             for stream in self.streams.values():
                 if isinstance(stream, TableStream) and stream.selected:
                     selected.setdefault(stream.table.system, set()).add(stream.name)
-            self._run = Run(self.config, self.state, selected)
+                    order.append(stream.table)
+            self._run = Run(self.config, self.state, selected, order)
         return self._run
 
     def sync_all(self) -> None:

@@ -64,14 +64,34 @@ def _formats(day_first: bool, us_only: bool = False) -> str:
 class Typed:
     """SQL for one column over raw text `{v}`: `parse` gives `{x}` (the parsed value, NULL when
     null or unparseable; computed once per row); `value` and `error` are cheap tests on `{x}`,
-    looking at `{v}` again only where `{x}` is NULL (NULL token, or which error)."""
+    looking at `{v}` again only where `{x}` is NULL (NULL token, or which error).
+
+    `fast` (optional) gives `{f}`, computed before `parse`: the final typed value when `{v}` has
+    the vendor's usual shape (plain digits, `MM/DD/YYYY HH:MM:SS`, ...), tested with one cheap
+    check, else NULL. Rows whose value `fast` typed, and blank fields, skip `parse` and the
+    error tests; every other value goes the full way, so the rules are the same either way.
+    """
 
     parse: str
     value: str
     error: str
+    fast: str | None = None
 
-    def render(self, part: str, v: str, x: str) -> str:
-        return getattr(self, part).replace("{v}", v).replace("{x}", x)
+    def render(self, part: str, v: str, x: str, f: str = "") -> str:
+        sql = getattr(self, part)
+        if sql is None:
+            return "NULL"
+        sql = sql.replace("{v}", v).replace("{x}", x)
+        if self.fast is None or part == "fast":
+            return sql
+        skip = f"{f} IS NOT NULL OR {v} = ''"
+        if part == "value":
+            return f"coalesce({f}, {sql})"
+        return f"CASE WHEN {skip} THEN NULL ELSE {sql} END"
+
+    def is_null(self, x: str, f: str) -> str:
+        """SQL true when the typed value is NULL (for the primary-key check)."""
+        return f"{x} IS NULL" if self.fast is None else f"({f} IS NULL AND {x} IS NULL)"
 
 
 _NULL_RE = _tokens_re(NULL_TOKENS, optional=True)  # also matches a blank field
@@ -96,7 +116,14 @@ def typed(column: Column, *, day_first: bool = False) -> Typed:
             bools = (f" WHEN regexp_full_match({{v}}, '{_tokens_re(TRUE_TOKENS)}') THEN 1"
                      f" WHEN regexp_full_match({{v}}, '{_tokens_re(FALSE_TOKENS)}') THEN 0")
         sql_type = "BIGINT" if p <= 18 else "HUGEINT"
+        fast = None
+        if p <= 18:  # plain digits (at most p of them): a cast that cannot fail or round
+            fast = f"CASE WHEN regexp_full_match({{v}}, '-?[0-9]{{1,{p}}}') THEN CAST({{v}} AS BIGINT)"
+            if p == 1:
+                fast += " WHEN {v} = 'True' THEN CAST(1 AS BIGINT) WHEN {v} = 'False' THEN CAST(0 AS BIGINT)"
+            fast += " END"
         return Typed(
+            fast=fast,
             parse=(f"CASE WHEN regexp_full_match({{v}}, '{_INT_RE}') "
                    f"THEN TRY_CAST(split_part(trim({{v}}), '.', 1) AS HUGEINT){bools} END"),
             value=f"CASE WHEN abs({{x}}) < {10**p} THEN CAST({{x}} AS {sql_type}) END",
@@ -106,7 +133,11 @@ def typed(column: Column, *, day_first: bool = False) -> Typed:
     if kind == "decimal":
         p, s = column.precision_scale
         frac = "length(rtrim(regexp_extract({v}, '\\.([0-9]+)', 1), '0'))"
+        # plain digits, at most p-s before the point and s after it (then only zeros): exact
+        fast = (f"CASE WHEN regexp_full_match({{v}}, '-?[0-9]{{1,{max(p - s, 1)}}}"
+                f"(\\.[0-9]{{0,{s}}}0*)?') THEN TRY_CAST({{v}} AS DECIMAL({p}, {s})) END")
         return Typed(
+            fast=fast,
             parse=(f"CASE WHEN regexp_full_match({{v}}, '{_NUM_RE}') "
                    f"THEN TRY_CAST(trim({{v}}) AS DECIMAL(38, {min(s + 10, 37 - (p - s))})) END"),
             value=(f"CASE WHEN abs({{x}}) < {10**(p - s)} AND {{x}} = round({{x}}, {s}) "
@@ -120,6 +151,7 @@ def typed(column: Column, *, day_first: bool = False) -> Typed:
         )
     if kind == "double":
         return Typed(
+            fast="CASE WHEN regexp_full_match({v}, '-?[0-9]{1,15}(\\.[0-9]{1,15})?') THEN CAST({v} AS DOUBLE) END",
             parse=f"CASE WHEN regexp_full_match({{v}}, '{_NUM_RE}') THEN TRY_CAST(trim({{v}}) AS DOUBLE) END",
             value="CASE WHEN isfinite({x}) THEN {x} END",
             error=("CASE WHEN {x} IS NOT NULL THEN CASE WHEN NOT isfinite({x}) "
@@ -142,9 +174,23 @@ def typed(column: Column, *, day_first: bool = False) -> Typed:
             f"WHEN regexp_full_match({{v}}, '{_DATEISH_RE}') THEN 'impossible date or time' "
             "ELSE 'not a recognised date/time format' END"
         )
+        # The vendor's usual shapes, fixed width with the separators where they must be (so no
+        # field can be longer or shorter than its format's): one strptime, no regex.
+        md = "%d/%m" if day_first else "%m/%d"
+        us_date = "length({v}) = 10 AND substr({v}, 3, 1) = '/' AND substr({v}, 6, 1) = '/'"
+        iso_date = "length({v}) = 10 AND substr({v}, 5, 1) = '-' AND substr({v}, 8, 1) = '-'"
+        fast_date = (f"WHEN {us_date} THEN try_strptime({{v}}, '{md}/%Y') "
+                     f"WHEN {iso_date} THEN try_strptime({{v}}, '%Y-%m-%d') ")
         if kind == "timestamp":
-            return Typed(parse=parse, value="{x}", error="CASE WHEN {x} IS NOT NULL THEN NULL " + shape_error)
+            fast = ("CASE WHEN length({v}) = 19 AND substr({v}, 3, 1) = '/' AND substr({v}, 6, 1) = '/' "
+                    f"AND substr({{v}}, 11, 1) = ' ' THEN try_strptime({{v}}, '{md}/%Y %H:%M:%S') "
+                    "WHEN length({v}) = 19 AND substr({v}, 5, 1) = '-' AND substr({v}, 8, 1) = '-' "
+                    "AND substr({v}, 11, 1) = ' ' THEN try_strptime({v}, '%Y-%m-%d %H:%M:%S') "
+                    + fast_date + "END")
+            return Typed(fast=fast, parse=parse, value="{x}",
+                         error="CASE WHEN {x} IS NOT NULL THEN NULL " + shape_error)
         return Typed(
+            fast=f"CAST(CASE {fast_date}END AS DATE)",
             parse=parse,
             value="CASE WHEN CAST({x} AS TIME) = TIME '00:00:00' THEN CAST({x} AS DATE) END",
             error=("CASE WHEN {x} IS NOT NULL THEN CASE WHEN CAST({x} AS TIME) <> TIME '00:00:00' "
