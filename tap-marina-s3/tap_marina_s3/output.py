@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import sys
 
+import msgspec
+
 from singer_sdk.contrib.msgspec import MsgSpecWriter
 from singer_sdk.singerlib.encoding.simple import Message, RecordMessage
 
@@ -33,3 +35,8 @@ class FastWriter(MsgSpecWriter):
             out.write(data.decode("utf-8"))
         else:
             buffer.write(data)
+
+    def write_line(self, message: dict) -> None:
+        """Write one message given as a dict (e.g. a BATCH message with extra keys), flushed."""
+        self.write_raw(msgspec.json.encode(message) + b"\n")
+        sys.stdout.flush()

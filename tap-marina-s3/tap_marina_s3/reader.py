@@ -42,6 +42,15 @@ FETCH_ROWS = 256  # rows per fetch from the streaming result: bounds memory (mea
 # 5,000 rows per fetch peaked at ~490 MB on a 96-column table, 256 at ~285 MB, same speed)
 
 
+@dataclass(frozen=True)
+class Lineage:
+    """Where the rows of a batch file come from (record mode puts these in each line)."""
+
+    source_key: str
+    member: str
+    exported_at: str  # ISO timestamp
+
+
 @dataclass
 class ReadStats:
     rows_read: int = 0
@@ -210,6 +219,8 @@ class TableReader:
         self._con: duckdb.DuckDBPyConnection | None = None
         self._cursor: duckdb.DuckDBPyConnection | None = None
         self._path: Path | None = None
+        self._rows: int | None = None  # rows in the file, when it is well formed
+        self._batch_sql: tuple[str, str] | None = None
 
     def match_header(self, header: list[str]) -> tuple[list[int | None], list[int]]:
         """Match the file's header to the catalog and record missing and extra columns."""
@@ -219,9 +230,15 @@ class TableReader:
         self.stats.extra_columns = [header[i] for i in extras]
         return positions, extras
 
-    def build_query(self, path: Path, header: list[str], prefix: str, *, strict: bool = False) -> str:
+    def build_query(self, path: Path, header: list[str], prefix: str = "", *, strict: bool = False,
+                    batch: Lineage | str | None = None) -> str:
         """The typing query. `strict`: every row is known to have exactly the header's fields,
-        so DuckDB may scan the file in parallel (it cannot pad short rows in parallel)."""
+        so DuckDB may scan the file in parallel (it cannot pad short rows in parallel).
+
+        Record mode (`batch` None): per row, the RECORD line (`rec`, starting with `prefix`) or
+        the reject (`rej`). Batch mode: the typed columns and lineage of the good rows
+        (`batch` gives the lineage), or with `batch="rejects"` the row number and reject of
+        the others."""
         table = self.table
         positions, extras = self.match_header(header)
         width = len(header)
@@ -273,14 +290,17 @@ class TableReader:
         lines = ", ".join(f"c{i}" for i in range(width))
         # Stacked projections, each computing its columns once: the fast path (f_i); parse
         # (x_i, only where f_i is NULL); type and check (v_i, e_i); all good? (ok); serialize
-        # the business values (j); assemble the line. The row hash is the md5 of j: the
-        # canonical JSON of the typed values in catalog order.
-        return f"""
-SELECT
-  CASE WHEN ok THEN encode({quote(prefix)} || substr(j, 2, length(j) - 2)
-    || ',"_sdc_extra":' || coalesce(CAST({extra_json} AS VARCHAR), 'null')
-    || ',"_sdc_row_hash":"' || md5(j) || '","_sdc_row_number":') END AS rec,
-  CASE WHEN ok THEN NULL
+        # the business values (j). The row hash is the md5 of j: the canonical JSON of the
+        # typed values in catalog order (the same in record and batch mode).
+        core = f"""(SELECT *, CASE WHEN ok THEN CAST(to_json({business}) AS VARCHAR) END AS j FROM (
+  SELECT *, shape_ok AND {ok} AS ok FROM (
+  SELECT {", ".join(f"c{i}" for i in range(ncols))}, shape_ok, {", ".join(f"{v} AS v{i}, {e} AS e{i}" for i, (v, (_, _, e)) in enumerate(zip(values, errors)))}
+  FROM (
+    SELECT {", ".join(f"c{i}" for i in range(ncols))}, shape_ok{fast_names}, {", ".join(parsed)}
+    FROM (
+      SELECT {", ".join(f"c{i}" for i in range(ncols))}, {shape_ok} AS shape_ok{"".join(", " + e for e in fast)}
+      FROM {source})))))"""
+        rej = f"""CASE WHEN ok THEN NULL
     WHEN NOT shape_ok THEN to_json({{
       'raw_values': {{'fields': [{lines}]}},
       'errors': [{{'column': NULL, 'value': NULL,
@@ -292,36 +312,50 @@ SELECT
       'raw_values': {raw_json},
       'errors': {error_list},
       'record_key': CASE WHEN {key_ok} THEN {key_text} END}})
-  END AS rej
-FROM (SELECT *, CASE WHEN ok THEN CAST(to_json({business}) AS VARCHAR) END AS j FROM (
-  SELECT *, shape_ok AND {ok} AS ok FROM (
-  SELECT {", ".join(f"c{i}" for i in range(ncols))}, shape_ok, {", ".join(f"{v} AS v{i}, {e} AS e{i}" for i, (v, (_, _, e)) in enumerate(zip(values, errors)))}
-  FROM (
-    SELECT {", ".join(f"c{i}" for i in range(ncols))}, shape_ok{fast_names}, {", ".join(parsed)}
-    FROM (
-      SELECT {", ".join(f"c{i}" for i in range(ncols))}, {shape_ok} AS shape_ok{"".join(", " + e for e in fast)}
-      FROM {source})))))"""
+  END"""
+        extra = f"CAST({extra_json} AS VARCHAR)"
+        if batch is None:
+            return f"""
+SELECT
+  CASE WHEN ok THEN encode({quote(prefix)} || substr(j, 2, length(j) - 2)
+    || ',"_sdc_extra":' || coalesce({extra}, 'null')
+    || ',"_sdc_row_hash":"' || md5(j) || '","_sdc_row_number":') END AS rec,
+  {rej} AS rej
+FROM {core}"""
+        numbered = f"(SELECT *, row_number() OVER () AS rn FROM {core})"  # a streaming window
+        if batch == "rejects":
+            return f"SELECT rn, {rej} AS rej FROM {numbered} WHERE NOT ok ORDER BY rn"
+        typed_columns = ", ".join(  # Parquet has no 128-bit integer: wide ones go as DECIMAL
+            (f'CAST(v{i} AS DECIMAL({c.precision_scale[0]}, 0))' if c.kind == "integer"
+             and c.precision_scale[0] > 18 else f"v{i}") + f' AS "{c.property_name}"'
+            for i, c in enumerate(table.columns))
+        return f"""
+SELECT {typed_columns},
+  {quote(batch.source_key)} AS _sdc_source_key, {quote(batch.member)} AS _sdc_source_member,
+  rn AS _sdc_row_number, CAST({quote(batch.exported_at)} AS TIMESTAMP) AS _sdc_exported_at,
+  {extra} AS _sdc_extra, md5(j) AS _sdc_row_hash
+FROM {numbered} WHERE ok"""
 
     @staticmethod
-    def well_formed(con: duckdb.DuckDBPyConnection, path: Path, width: int) -> bool:
-        """True when every row has exactly `width` fields: a quick parallel scan (~0.3 s per
-        100K rows) that lets the typing query scan in parallel too. Otherwise the typing query
-        reads serially, padding short rows so that they become rejects."""
+    def well_formed(con: duckdb.DuckDBPyConnection, path: Path, width: int) -> int | None:
+        """The number of rows when every row has exactly `width` fields (a quick parallel
+        scan, ~0.3 s per 100K rows, that lets the typing query scan in parallel too); else
+        None, and the typing query reads serially, padding short rows so they become rejects."""
         columns = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(width)) + "}"
         try:
-            con.execute(
+            return con.execute(
                 f"SELECT count(*) FROM read_csv({quote(str(path))}, header=false, "
                 f"columns={columns}, delim=',', quote='\"', escape='\"', nullstr='\x01', "
                 "null_padding=false, strict_mode=true, parallel=true, auto_detect=false, "
                 "max_line_size=2097152, buffer_size=4194304)"
-            ).fetchall()
+            ).fetchone()[0]
         except duckdb.Error:
-            return False
-        return True
+            return None
 
-    def prepare(self, raw: BinaryIO, prefix: str) -> None:
-        """Copy the member and start its typing query; `fetch` then streams the rows. The two
-        may run in different threads (the run prepares the next table while one streams out).
+    def prepare(self, raw: BinaryIO, prefix: str = "", *, batch: Lineage | None = None) -> None:
+        """Copy the member and start its typing query; `fetch` (record mode) or `write_batch`
+        (batch mode, `batch` given) then produce the rows. The two may run in different
+        threads: the run prepares the next table while one streams out.
 
         `prefix` opens the RECORD message up to the record's first property; each record's line
         is prefix + properties + `,"_sdc_row_number":N` + the suffix given to `fetch`.
@@ -332,14 +366,50 @@ FROM (SELECT *, CASE WHEN ok THEN CAST(to_json({business}) AS VARCHAR) END AS j 
             self._path = transcoder.copy(raw)
             self.has_header = transcoder.header is not None
             if self._path is not None:
-                strict = self.well_formed(self._con, self._path, len(transcoder.header))
-                self._cursor = self._con.execute(
-                    self.build_query(self._path, transcoder.header, prefix, strict=strict))
+                header = transcoder.header
+                self._rows = self.well_formed(self._con, self._path, len(header))
+                strict = self._rows is not None
+                if batch is None:
+                    self._cursor = self._con.execute(
+                        self.build_query(self._path, header, prefix, strict=strict))
+                else:
+                    self._batch_sql = (self.build_query(self._path, header, strict=strict, batch=batch),
+                                       self.build_query(self._path, header, strict=strict, batch="rejects"))
             elif transcoder.header is not None:
                 self.match_header(transcoder.header)  # a header-only file: still check its columns
         except BaseException:
             self.close()
             raise
+
+    def write_batch(self, target: Path) -> Iterator[Reject]:
+        """Batch mode: write the good rows, typed, to the Parquet file `target` (not created
+        when there are none) and yield the rejects. Rejects need a second typing pass, only
+        run when the file has rows that are not in the Parquet file."""
+        stats = self.stats
+        try:
+            if self._batch_sql is None:
+                return
+            good_sql, rejects_sql = self._batch_sql
+            self._con.execute("SET threads = 2")  # no streamed result here: a plain parallel scan
+            written = self._con.execute(
+                f"COPY ({good_sql}) TO {quote(str(target))} "
+                "(FORMAT parquet, ROW_GROUP_SIZE 20000)").fetchone()[0]
+            if not written:
+                target.unlink(missing_ok=True)
+            rejected = 0
+            if self._rows is None or self._rows != written:
+                cursor = self._con.execute(rejects_sql)
+                while rows := cursor.fetchmany(FETCH_ROWS):
+                    for row_number, rej in rows:
+                        rejected += 1
+                        detail = json.loads(rej)
+                        yield Reject(row_number, detail["raw_values"], detail["errors"],
+                                     detail["record_key"])
+            stats.rows_emitted = written
+            stats.rows_rejected = rejected
+            stats.rows_read = written + rejected
+        finally:
+            self.close()
 
     def fetch(self, suffix: str) -> Iterator[bytes | Reject]:
         """Yield encoded RECORD lines (in batches) and `Reject`s, in file order."""

@@ -13,9 +13,11 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 
 from .archives import Archive, ExportError, Limits, open_archive
+from singer_sdk.helpers._batch import BatchConfig
+
 from .catalog import SYSTEMS, Table, tables_for
 from .readahead import ReadAhead
-from .reader import TableReader
+from .reader import Lineage, TableReader
 from .storage import ExportRef, LocalStore, S3Store, Store, pending, remove_folder, temp_folder
 
 logger = logging.getLogger("tap-marina-s3")
@@ -115,27 +117,54 @@ class Run:
                 self._exports[system] = self._open_pending(system)
             return self._exports[system]
 
+    # -- batch mode --------------------------------------------------------------------------
+    @functools.cached_property
+    def batch_folder(self) -> Path | None:
+        """Where this run writes its Parquet batch files: `<root>/<prefix><run id>/` when the
+        setting `batch_config` asks for Parquet files on a local `file://` root; None in record
+        mode and for any other batch setup (the SDK then batches the records itself)."""
+        raw = self.config.get("batch_config")
+        if not raw:
+            return None
+        config = BatchConfig.from_dict(raw)
+        encoding, storage = config.encoding, config.storage
+        if encoding.format != "parquet" or encoding.compression not in (None, "none"):
+            return None
+        if not storage.root.startswith("file://"):
+            return None
+        folder = Path(storage.root[len("file://"):]) / f"{storage.prefix or ''}{self.run_id}"
+        folder.mkdir(parents=True, exist_ok=True)
+        return folder
+
     # -- reading tables ----------------------------------------------------------------------
-    def open_table(self, export: OpenExport, table: Table, member: str) -> TableReader:
-        """A table's read, prepared (member copied, typing query started), in the order the
-        streams ask for them: the next one is prepared in the background meanwhile."""
+    def open_table(self, export: OpenExport, table: Table, member: str, *,
+                   batch: bool = False) -> TableReader:
+        """A table's read, prepared (member copied, typing query ready) for record or batch
+        mode, in the order the streams ask for them: the next one is prepared in the
+        background meanwhile."""
         if self._read_ahead is None:
             self._read_ahead = ReadAhead(self._plan(), TableReader.close)
-        return self._read_ahead.take((export.ref.key, table.stream),
-                                     functools.partial(self._prepare, export, table, member))
+        return self._read_ahead.take(
+            (export.ref.key, table.stream, batch),
+            functools.partial(self._prepare, export, table, member, batch))
 
-    def _plan(self) -> Iterator[tuple[tuple[str, str], Callable[[], TableReader]]]:
+    def _plan(self) -> Iterator[tuple[tuple[str, str, bool], Callable[[], TableReader]]]:
+        batch = self.batch_folder is not None
         for table in self.order:
             for export in self.exports(table.system):
                 member = export.member_for(table)
                 if member is not None:
-                    yield ((export.ref.key, table.stream),
-                           functools.partial(self._prepare, export, table, member))
+                    yield ((export.ref.key, table.stream, batch),
+                           functools.partial(self._prepare, export, table, member, batch))
 
-    def _prepare(self, export: OpenExport, table: Table, member: str) -> TableReader:
+    def _prepare(self, export: OpenExport, table: Table, member: str, batch: bool) -> TableReader:
         reader = TableReader(table, day_first=bool(self.config.get("day_first")),
                              work_dir=self.work_dir)
         ref = export.ref
+        if batch:
+            with export.archive.open(member) as raw:
+                reader.prepare(raw, batch=Lineage(ref.key, member, ref.exported_at.isoformat()))
+            return reader
         extracted = dt.datetime.now(dt.timezone.utc).isoformat()
         lineage = json.dumps({
             "_sdc_source_key": ref.key,

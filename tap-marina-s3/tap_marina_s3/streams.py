@@ -5,15 +5,17 @@ from __future__ import annotations
 import datetime as dt
 import json
 import typing as t
+import uuid
 from decimal import Decimal
 
 from singer_sdk import Stream
 from singer_sdk import typing as th
+from singer_sdk.helpers._batch import BatchConfig
 from singer_sdk.helpers.conform import TypeConformanceLevel
 from singer_sdk.mapper import SameRecordTransform
 
 from .catalog import Table
-from .reader import ReadStats, Reject
+from .reader import ReadStats, Reject, TableReader
 from .run import Run, utcnow
 
 if t.TYPE_CHECKING:
@@ -80,7 +82,9 @@ class TableStream(Stream):
     def run(self) -> Run:
         return self._tap.run  # type: ignore[attr-defined]
 
-    def get_records(self, context: dict | None) -> t.Iterable[dict]:
+    def _reads(self, *, batch: bool = False) -> t.Iterator[tuple[TableReader, dict]]:
+        """Each export's read of this table, oldest export first. The caller consumes the
+        reader (records or a batch file); then the read is checked, audited and activated."""
         run = self.run
         table = self.table
         for export in run.exports(table.system):
@@ -105,18 +109,9 @@ class TableStream(Stream):
                 run.add_audit(audit_row(audit, ReadStats(), present=False, completed=False))
                 export.done.add(table.stream)
                 continue
-            reader = run.open_table(export, table, member)
+            reader = run.open_table(export, table, member, batch=batch)
             self._stream_version = ref.version
-            plain = self._is_plain()
-            for item in reader.fetch("}}\n"):
-                if isinstance(item, Reject):
-                    run.add_reject(self._reject_record(item, audit))
-                elif plain:
-                    self._tap.message_writer.write_raw(item)
-                else:
-                    for line in item.decode("utf-8").split("\n"):
-                        if line:
-                            yield json.loads(line, parse_float=Decimal)["record"]
+            yield reader, audit
             stats = reader.stats
             if not reader.has_header:
                 # A zero-byte member is not an empty table (that would have a header row): it is
@@ -134,6 +129,43 @@ class TableStream(Stream):
             self._check_reject_ratio(ref.key, member, stats)
             self._write_activate_version_message(ref.version)
             export.done.add(table.stream)
+
+    def get_records(self, context: dict | None) -> t.Iterable[dict]:
+        plain = self._is_plain()
+        for reader, audit in self._reads():
+            for item in reader.fetch("}}\n"):
+                if isinstance(item, Reject):
+                    self.run.add_reject(self._reject_record(item, audit))
+                elif plain:
+                    self._tap.message_writer.write_raw(item)
+                else:
+                    for line in item.decode("utf-8").split("\n"):
+                        if line:
+                            yield json.loads(line, parse_float=Decimal)["record"]
+
+    # -- batch mode: one Parquet file per export and table, written by DuckDB ----------------
+    def get_batches(self, batch_config: BatchConfig, context: dict | None):
+        """Batch mode (setting `batch_config`, Parquet on a local `file://` root, and no stream
+        map): the typed rows of each export's table go straight from DuckDB to a Parquet
+        file, with the same values, lineage and row hash as the RECORD messages would carry.
+        Any other batch setup falls back to the SDK's batching of the records."""
+        folder = self.run.batch_folder
+        if folder is None or not self._is_plain():
+            yield from super().get_batches(batch_config, context)
+            return
+        for reader, audit in self._reads(batch=True):
+            target = folder / f"{self.name}-{uuid.uuid4().hex}.parquet"
+            for reject in reader.write_batch(target):
+                self.run.add_reject(self._reject_record(reject, audit))
+            if target.exists():
+                yield batch_config.encoding, [target.as_uri()]
+
+    def _write_batch_message(self, encoding, manifest: list[str]) -> None:
+        """A BATCH message that also carries the stream version (like RECORD messages), so the
+        loader knows which snapshot the file belongs to before ACTIVATE_VERSION."""
+        message = {"type": "BATCH", "stream": self.name, "encoding": {"format": encoding.format, "compression": encoding.compression},
+                   "manifest": manifest, "version": self._stream_version}
+        self._tap.message_writer.write_line(message)
 
     def _reject_record(self, reject: Reject, audit: dict) -> dict:
         first = reject.errors[0]
@@ -180,9 +212,13 @@ class TableStream(Stream):
 
 
 class _BookkeepingStream(Stream):
-    """Always selected: deselecting them would lose rejects or the run's state."""
+    """Always selected: deselecting them would lose rejects or the run's state. Always sent as
+    RECORD messages (a few rows), also in batch mode."""
 
     TYPE_CONFORMANCE_LEVEL = TypeConformanceLevel.ROOT_ONLY
+
+    def get_batch_config(self, config: t.Mapping) -> None:  # noqa: ARG002
+        return None
 
     @property
     def selected(self) -> bool:  # type: ignore[override]

@@ -15,10 +15,13 @@ from __future__ import annotations
 
 import datetime as dt
 import gc
+import json
 import operator
 import os
 import typing as t
 from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
 
 import duckdb
 from singer_sdk.sinks import Sink
@@ -270,6 +273,36 @@ class StagingSink(Sink):
             raise LoadError(msg)
         return rows
 
+    # -- BATCH files ---------------------------------------------------------------------------
+    def load_batch_files(self, encoding: t.Any, files: t.Sequence[str], version: int | None) -> None:
+        """Load Parquet batch files into the shadow (versioned) or staging table: DuckDB reads
+        them itself; other dialects get their rows in batches of `batch_size_rows`, as for
+        RECORDs. Each file is deleted once its rows are written."""
+        if encoding.format != "parquet" or encoding.compression not in (None, "none"):
+            msg = (f"Stream {self.stream_name}: BATCH files must be uncompressed-container "
+                   f"Parquet (got format={encoding.format!r}, compression={encoding.compression!r})")
+            raise LoadError(msg)
+        if version != self._buffer_version or self.current_size:
+            self._target.drain_one(self)  # rows buffered before this file are written first
+        self._buffer_version = version
+        paths = [_local_path(self.stream_name, uri) for uri in files]
+        table = self._batch_table(version)
+        loaded_at = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+        if hasattr(self.dialect, "insert_parquet"):
+            count = self.dialect.insert_parquet(table, self.specs, paths, version, loaded_at)
+            self.tally_record_read(count)
+            self.record_counter_metric.increment(count)
+            if version is not None:
+                self.load.shadow_rows += count
+            self.load.rows_seen += count
+            self.logger.info("Wrote %d rows to %s from %d batch file(s)", count, table, len(paths))
+        else:
+            for rows in _parquet_rows(paths, self.data_specs, self.max_size):
+                self._rows = rows
+                self._process_rows({})
+        for path in paths:
+            path.unlink(missing_ok=True)
+
     def _process_rows(self, context: dict, *, counted: bool = False) -> None:  # noqa: ARG002
         rows, self._rows = self._rows, []
         if not rows:
@@ -414,3 +447,41 @@ class StagingSink(Sink):
             )
         super().clean_up()
 
+
+
+def _local_path(stream: str, uri: str) -> Path:
+    if not uri.startswith("file://"):
+        msg = f"Stream {stream}: BATCH file {uri} is not a local file:// path"
+        raise LoadError(msg)
+    path = Path(uri[len("file://"):])
+    if not path.is_file():
+        msg = f"Stream {stream}: BATCH file {path} does not exist"
+        raise LoadError(msg)
+    return path
+
+
+def _parquet_rows(paths: list[Path], specs: t.Sequence, size: int) -> t.Iterator[list[tuple]]:
+    """Rows of Parquet files as tuples in the specs' order (a property missing from the files
+    is NULL), as the RECORD path has them: JSON columns decoded, decimals as Decimal."""
+    con = duckdb.connect()
+    try:
+        source = f"read_parquet({[str(p) for p in paths]!r})"
+        present = {row[0] for row in con.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()}
+        exprs = [('"' + s.prop.replace('"', '""') + '"') if s.prop in present else "NULL"
+                 for s in specs]
+        json_columns = [i for i, s in enumerate(specs) if s.kind == ty.JSON]
+        cursor = con.execute(f"SELECT {', '.join(exprs)} FROM {source}")
+        while rows := cursor.fetchmany(size):
+            if json_columns:
+                rows = [_decode_json(row, json_columns) for row in rows]
+            yield rows
+    finally:
+        con.close()
+
+
+def _decode_json(row: tuple, columns: list[int]) -> tuple:
+    values = list(row)
+    for i in columns:
+        if isinstance(values[i], str):
+            values[i] = json.loads(values[i], parse_float=Decimal)
+    return tuple(values)

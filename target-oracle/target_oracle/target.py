@@ -12,6 +12,7 @@ from pathlib import Path
 
 from singer_sdk import typing as th
 from singer_sdk.exceptions import MissingKeyPropertiesError
+from singer_sdk.helpers._batch import BaseBatchFileEncoding
 from singer_sdk.helpers.capabilities import PluginCapabilities
 from singer_sdk.mapper import SameRecordTransform
 from singer_sdk.target_base import Target
@@ -39,6 +40,7 @@ class TargetOracle(Target):
         PluginCapabilities.FLATTENING,
         PluginCapabilities.STRUCTURED_LOGGING,
         PluginCapabilities.ACTIVATE_VERSION,
+        PluginCapabilities.BATCH,
     ]
 
     config_jsonschema = th.PropertiesList(
@@ -282,6 +284,19 @@ class TargetOracle(Target):
             f"Key Properties: {sink.key_properties}, Record Keys: {list(record)}"
         )
         raise MissingKeyPropertiesError(msg)
+
+    def _process_batch_message(self, message_dict: dict) -> None:
+        """BATCH messages: Parquet files of typed rows (tap-marina-s3's batch mode). Their
+        `version` (an extension, as on RECORD messages) says which snapshot the rows belong
+        to, so they land in the same shadow table as RECORDs of that version would."""
+        self._assert_line_requires(message_dict, requires={"stream", "encoding", "manifest"})
+        encoding = BaseBatchFileEncoding.from_dict(message_dict["encoding"])
+        stream_name = message_dict["stream"]
+        if stream_name not in self.mapper.stream_maps:
+            self._assert_sink_exists(stream_name)
+        for stream_map in self.mapper.stream_maps[stream_name]:
+            sink = t.cast("StagingSink", self.get_sink(stream_map.stream_alias))
+            sink.load_batch_files(encoding, message_dict["manifest"], message_dict.get("version"))
 
     def _process_activate_version_message(self, message_dict: dict) -> None:
         """Write the stream's buffered rows, then swap the shadow into the staging table."""
