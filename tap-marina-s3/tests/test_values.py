@@ -16,11 +16,12 @@ import re
 from decimal import Decimal
 from pathlib import Path
 
+import duckdb
 import pytest
 
 from conftest import TABLES, csv_bytes, header_of, row_for, run_tap, write_targz, write_zip
 from tap_marina_s3.catalog import Column, Table
-from tap_marina_s3.reader import Reject, TableReader
+from tap_marina_s3.reader import Lineage, Reject, TableReader
 
 KINDS = Table(
     stream="test_kinds",
@@ -377,3 +378,69 @@ def test_rejects_and_values_through_the_tap(tmp_path):
         assert (audit["rows_read"], audit["rows_emitted"], audit["rows_rejected"]) == \
             (read_, emitted, read_ - emitted)
     assert names == ["LOCATION_ID", date_col]
+
+
+# -- batch mode: the same rows as Parquet, straight from DuckDB --------------------------------
+def read_batch(data: bytes, tmp: Path, lineage: Lineage):
+    """Read CSV bytes in batch mode: ({row number: Parquet row or Reject}, stats)."""
+    reader = TableReader(KINDS, work_dir=tmp)
+    reader.prepare(io.BytesIO(data), batch=lineage)
+    target = tmp / "batch.parquet"
+    out: dict[int, dict | Reject] = {r.row_number: r for r in reader.write_batch(target)}
+    if target.exists():
+        con = duckdb.connect()
+        cursor = con.execute(f"SELECT * FROM read_parquet('{target}')")
+        names = [d[0] for d in cursor.description]
+        for row in cursor.fetchall():
+            record = dict(zip(names, row))
+            out[record["_sdc_row_number"]] = record
+    return out, reader.stats
+
+
+def _from_record(column: Column, value):
+    """A RECORD's JSON value as the Python value the Parquet file gives."""
+    if value is None:
+        return None
+    if column.kind == "timestamp":
+        return dt.datetime.fromisoformat(value)
+    if column.kind == "date":
+        return dt.date.fromisoformat(value)
+    if column.kind == "double":
+        return float(value)
+    return value
+
+
+@pytest.mark.parametrize("rows", ["every case", "only good rows", "wrong field counts"])
+def test_batch_mode_matches_record_mode(tmp_path, rows):
+    """Every value, lineage column, row number, row hash and reject of batch mode equals
+    record mode's (the loader's staging tables are then the same whichever mode ran)."""
+    data = {
+        "every case": one_value_rows(CASES),
+        "only good rows": [["1", "Yes", "1.5", "", "2", "01/02/2025 03:04:05", "2025-01-02", "a", "b"],
+                           ["2"] + [""] * (WIDTH - 1)],
+        "wrong field counts": [["1"] + [""] * (WIDTH - 1), ["2", "1"], ["3"] + [""] * (WIDTH + 1)],
+    }[rows]
+    csv = csv_bytes(HEADER, data)
+    (tmp_path / "r").mkdir()
+    (tmp_path / "b").mkdir()
+    records, record_stats = read(csv, tmp_path / "r")
+    lineage = Lineage("molo/export.zip", "Kinds.csv", "2025-11-17T08:30:00")
+    batch, batch_stats = read_batch(csv, tmp_path / "b", lineage)
+    assert batch_stats == record_stats
+    assert sorted(batch) == sorted(records) == list(range(1, len(data) + 1))
+    for number, record in records.items():
+        got = batch[number]
+        if isinstance(record, Reject):
+            assert isinstance(got, Reject) and got == record, number
+            continue
+        assert not isinstance(got, Reject), number
+        for column in KINDS.columns:
+            expected = _from_record(column, record[column.property_name])
+            value = got[column.property_name]
+            assert value == expected and type(value) is type(expected), (number, column.name, value)
+        assert got["_sdc_row_hash"] == record["_sdc_row_hash"]
+        assert got["_sdc_extra"] == record["_sdc_extra"]  # None: no extra columns here
+        assert (got["_sdc_source_key"], got["_sdc_source_member"]) == (lineage.source_key, lineage.member)
+        assert got["_sdc_exported_at"] == dt.datetime(2025, 11, 17, 8, 30)
+    if rows == "only good rows":
+        assert batch_stats.rows_rejected == 0 and batch_stats.rows_emitted == 2

@@ -27,6 +27,7 @@ import duckdb
 from singer_sdk.sinks import Sink
 
 from target_oracle.connector import RowError, RowErrors
+from target_oracle import types as ty
 from target_oracle.types import ValueConversionError, column_specs, to_json_text
 
 if t.TYPE_CHECKING:

@@ -2,7 +2,8 @@
 with ~1% changed rows. Times each stage (tap, loader, dbt) and reports peak memory.
 
 The tap and the loader run as the Meltano plugins' executables, piped together exactly as
-`meltano run` pipes them; dbt runs through `meltano invoke dbt:run`. State is carried from the
+`meltano run` pipes them, in batch mode as meltano.yml sets it (`--records`: RECORD messages);
+dbt runs through `meltano invoke dbt:run`. State is carried from the
 first load to the second, as Meltano would.
 
     .venv/bin/python tests/bench/bench_pipeline.py [--rows 700000]
@@ -28,8 +29,12 @@ def publish(source: Path, live: Path, manifest: dict, version: int) -> None:
             shutil.copy2(source / export["path"], target)
 
 
-def load(live: Path, work: Path, warehouse: Path, state: dict | None) -> tuple[dict, dict | None]:
-    config = tap_config(live, work / "tap.json")
+def load(live: Path, work: Path, warehouse: Path, state: dict | None,
+         batch: bool) -> tuple[dict, dict | None]:
+    # batch mode as meltano.yml configures it (Parquet files under a local root), or RECORDs
+    extra = {"batch_config": {"encoding": {"format": "parquet"},
+                              "storage": {"root": (work / "batches").as_uri()}}} if batch else {}
+    config = tap_config(live, work / "tap.json", **extra)
     (work / "target.json").write_text(json.dumps({"duckdb_path": str(warehouse)}))
     tap_cmd = [str(TAP_BIN / "tap-marina-s3"), "--config", str(config)]
     if state:
@@ -70,15 +75,18 @@ def dbt(warehouse: Path) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rows", type=int, default=700_000)
+    parser.add_argument("--records", action="store_true",
+                        help="RECORD messages instead of meltano.yml's batch mode")
     args = parser.parse_args()
     source, manifest = exports(args.rows, count=2)
-    results: dict = {"machine": machine(), "rows_per_export": args.rows}
+    results: dict = {"machine": machine(), "rows_per_export": args.rows,
+                     "mode": "records" if args.records else "batch (Parquet)"}
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         live, warehouse, state = work / "live", work / "marina.duckdb", None
         for version, label in ((1, "first_load"), (2, "second_load_1pct_changes")):
             publish(source, live, manifest, version)
-            stage, state = load(live, work, warehouse, state)
+            stage, state = load(live, work, warehouse, state, batch=not args.records)
             stage.update(dbt(warehouse))
             stage["end_to_end_seconds"] = round(
                 max(stage["tap_seconds"], stage["loader_seconds"]) + stage["dbt_seconds"], 1)

@@ -231,6 +231,18 @@ class DuckDBBulkMixin:
         return int(self.con.execute(sql, [version, loaded_at]).fetchone()[0])
 
 
+def _parquet_value_sql(spec: ColumnSpec) -> str:
+    """A Parquet column as the staging column's type. A number that the cast would change
+    (rounding decimals, a fraction into an integer) fails the load instead."""
+    col, sql_type = quote(spec.prop), duckdb_type(spec)  # type: ignore[arg-type]
+    if spec.kind == ty.JSON:
+        return f"json({col})"  # minified, as from RECORDs
+    if spec.kind in (ty.INTEGER, ty.DECIMAL):
+        return (f"CASE WHEN {col} IS NULL OR CAST({col} AS {sql_type}) = {col} THEN CAST({col} AS {sql_type}) "
+                f"ELSE error('column {spec.name}: ' || CAST({col} AS VARCHAR) || ' does not fit {sql_type}') END")
+    return f"CAST({col} AS {sql_type})"
+
+
 class DuckDBParquetMixin:
     """Loads BATCH Parquet files (typed rows) with one ``INSERT .. SELECT .. FROM read_parquet``."""
 
@@ -252,8 +264,7 @@ class DuckDBParquetMixin:
         present = {row[0] for row in self.con.execute(
             f"DESCRIBE SELECT * FROM {source}", [files]).fetchall()}
         data = [s for s in specs if s.prop is not None]
-        exprs = [f"CAST({quote(s.prop)} AS {duckdb_type(s)})" if s.prop in present else "NULL"  # type: ignore[arg-type]
-                 for s in data]
+        exprs = [_parquet_value_sql(s) if s.prop in present else "NULL" for s in data]
         exprs += ["CAST(? AS BIGINT)", "CAST(? AS TIMESTAMP)"]
         col_list = ", ".join(quote(s.name) for s in specs)
         sql = (f"INSERT INTO {self.qualified(table)} ({col_list}) "  # type: ignore[attr-defined]
