@@ -219,6 +219,7 @@ class TableReader:
         self._con: duckdb.DuckDBPyConnection | None = None
         self._cursor: duckdb.DuckDBPyConnection | None = None
         self._path: Path | None = None
+        self._sql: str | None = None  # record mode: the typing query
         self._rows: int | None = None  # rows in the file, when it is well formed
         self._batch_sql: tuple[str, str] | None = None
 
@@ -352,13 +353,16 @@ FROM {numbered} WHERE ok"""
         except duckdb.Error:
             return None
 
-    def prepare(self, raw: BinaryIO, prefix: str = "", *, batch: Lineage | None = None) -> None:
+    def prepare(self, raw: BinaryIO, prefix: str = "", *, batch: Lineage | None = None,
+                start: bool = True) -> None:
         """Copy the member and start its typing query; `fetch` (record mode) or `write_batch`
         (batch mode, `batch` given) then produce the rows. The two may run in different
         threads: the run prepares the next table while one streams out.
 
         `prefix` opens the RECORD message up to the record's first property; each record's line
-        is prefix + properties + `,"_sdc_row_number":N` + the suffix given to `fetch`.
+        is prefix + properties + `,"_sdc_row_number":N` + the suffix given to `fetch`. `start`
+        (record mode): plan and start the typing query now (it then holds ~1.5 MB per column
+        until fetched), else in `fetch`.
         """
         self._con = duckdb.connect(config=DUCKDB_CONFIG)
         transcoder = Transcoder(self.work_dir, self.table.stream, self.stats)
@@ -370,8 +374,9 @@ FROM {numbered} WHERE ok"""
                 self._rows = self.well_formed(self._con, self._path, len(header))
                 strict = self._rows is not None
                 if batch is None:
-                    self._cursor = self._con.execute(
-                        self.build_query(self._path, header, prefix, strict=strict))
+                    self._sql = self.build_query(self._path, header, prefix, strict=strict)
+                    if start:
+                        self._cursor = self._con.execute(self._sql)
                 else:
                     self._batch_sql = (self.build_query(self._path, header, strict=strict, batch=batch),
                                        self.build_query(self._path, header, strict=strict, batch="rejects"))
@@ -417,6 +422,8 @@ FROM {numbered} WHERE ok"""
         end = suffix.encode("utf-8")
         row_number = emitted = 0
         try:
+            if self._cursor is None and self._sql is not None:
+                self._cursor = self._con.execute(self._sql)
             cursor = self._cursor
             while cursor is not None and (rows := cursor.fetchmany(FETCH_ROWS)):
                 lines: list[bytes] = []  # UTF-8 bytes straight from DuckDB: no decoding
@@ -448,6 +455,7 @@ FROM {numbered} WHERE ok"""
     def close(self) -> None:
         """Release the DuckDB connection and the temporary copy (safe to call twice)."""
         self._cursor = None
+        self._sql = None
         if self._con is not None:
             self._con.close()
             self._con = None

@@ -23,6 +23,7 @@ from .storage import ExportRef, LocalStore, S3Store, Store, pending, remove_fold
 logger = logging.getLogger("tap-marina-s3")
 STATE_STREAM = "marina_load_audit"
 KEEP_LOADED = 200  # exports remembered per system in the state
+READ_AHEAD_MAX_COLUMNS = 40  # wider tables: the read-ahead copies and scans, fetch plans
 
 
 def utcnow() -> str:
@@ -149,15 +150,20 @@ class Run:
             functools.partial(self._prepare, export, table, member, batch))
 
     def _plan(self) -> Iterator[tuple[tuple[str, str, bool], Callable[[], TableReader]]]:
+        """What the read-ahead prepares: the same reads, but a wide table's typing query is
+        only started when it is fetched, so that two wide tables never hold memory at once
+        (one being typed, the next prepared): this keeps the tap's peak under ~300 MB."""
         batch = self.batch_folder is not None
         for table in self.order:
+            start = len(table.columns) <= READ_AHEAD_MAX_COLUMNS
             for export in self.exports(table.system):
                 member = export.member_for(table)
                 if member is not None:
                     yield ((export.ref.key, table.stream, batch),
-                           functools.partial(self._prepare, export, table, member, batch))
+                           functools.partial(self._prepare, export, table, member, batch, start))
 
-    def _prepare(self, export: OpenExport, table: Table, member: str, batch: bool) -> TableReader:
+    def _prepare(self, export: OpenExport, table: Table, member: str, batch: bool,
+                 start: bool = True) -> TableReader:
         reader = TableReader(table, day_first=bool(self.config.get("day_first")),
                              work_dir=self.work_dir)
         ref = export.ref
@@ -174,7 +180,7 @@ class Run:
         prefix = (f'{{"type":"RECORD","stream":{json.dumps(table.stream)},"version":{ref.version},'
                   f'"time_extracted":"{extracted}","record":{{{lineage},')
         with export.archive.open(member) as raw:
-            reader.prepare(raw, prefix)
+            reader.prepare(raw, prefix, start=start)
         return reader
 
     def _open_pending(self, system: str) -> list[OpenExport]:
