@@ -133,7 +133,9 @@ class Run:
             return None
         if not storage.root.startswith("file://"):
             return None
-        folder = Path(storage.root[len("file://"):]) / f"{storage.prefix or ''}{self.run_id}"
+        root = Path(storage.root[len("file://"):])
+        _remove_empty_folders(root, older_than=3600)  # left by earlier runs (files loaded)
+        folder = root / f"{storage.prefix or ''}{self.run_id}"
         folder.mkdir(parents=True, exist_ok=True)
         return folder
 
@@ -247,3 +249,18 @@ class Run:
             remove_folder(self._folder)
         remove_folder(self.work_dir)
         self._rejects.close()
+
+
+def _remove_empty_folders(root: Path, older_than: float) -> None:
+    """Remove the empty run folders under a batch root (the loader deletes each file once it
+    is loaded); recent ones may belong to a run that is starting, and a folder with files in
+    it is never touched (rmdir fails on it)."""
+    if not root.is_dir():
+        return
+    now = dt.datetime.now().timestamp()
+    for folder in root.iterdir():
+        try:
+            if folder.is_dir() and now - folder.stat().st_mtime > older_than:
+                folder.rmdir()
+        except OSError:
+            pass  # not empty (a run in progress or files not loaded yet): keep it

@@ -64,6 +64,7 @@ class TableStream(Stream):
         super().__init__(tap, schema=schema, name=table.stream)
         self.primary_keys = table.key_properties
         self._plain: bool | None = None
+        self._sdk_batches = False
 
     def _is_plain(self) -> bool:
         """True when no stream map or property deselection applies: the reader's ready-made
@@ -131,7 +132,9 @@ class TableStream(Stream):
             export.done.add(table.stream)
 
     def get_records(self, context: dict | None) -> t.Iterable[dict]:
-        plain = self._is_plain()
+        # ready-made RECORD lines go straight out, unless the SDK must see the records (stream
+        # maps, property selection, or its own batcher)
+        plain = self._is_plain() and not self._sdk_batches
         for reader, audit in self._reads():
             for item in reader.fetch("}}\n"):
                 if isinstance(item, Reject):
@@ -151,6 +154,7 @@ class TableStream(Stream):
         Any other batch setup falls back to the SDK's batching of the records."""
         folder = self.run.batch_folder
         if folder is None or not self._is_plain():
+            self._sdk_batches = True
             yield from super().get_batches(batch_config, context)
             return
         for reader, audit in self._reads(batch=True):
