@@ -1,18 +1,20 @@
-"""Read-ahead: the next table is prepared in a background thread while one streams out.
+"""Read-ahead: worker threads read the next tables while the main thread writes one out.
 
-Preparing a table (inflating its member, copying it as UTF-8, scanning it, planning its typing
-query) is about a third of the tap's work and needs no output; typing is DuckDB's and releases
-the GIL. So while the main thread streams table N, one background thread prepares table N+1, in
-the order the streams will ask for them. At most one table is prepared ahead.
+Reading a table (inflating its member, copying it as UTF-8, typing it in DuckDB, which releases
+the GIL) is nearly all of the tap's work, and needs nothing from the tables before it. So
+`workers` threads read the next tables, in the order the streams will ask for them, into files;
+the main thread writes each table out in turn (RECORD lines or a BATCH message). At most
+`workers` tables are read ahead of the one being written.
 
-A prepared read whose key is not the one asked for (the order changed, say after a failure) is
-discarded and the asked-for one is prepared in the calling thread: read-ahead can only make a
-run faster, never change what it reads. An error while preparing is raised where the read is
-taken, so it names the export and member exactly as a synchronous read would.
+A read whose key is not the one asked for (the order changed, say after a failure) is discarded
+with every read after it, and the asked-for one is read in the calling thread: read-ahead can
+only make a run faster, never change what it reads. An error while reading is raised where the
+read is taken, so it names the export and member exactly as a read in the main thread would.
 """
 
 from __future__ import annotations
 
+import collections
 import threading
 from collections.abc import Callable, Hashable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -20,61 +22,69 @@ from typing import Generic, TypeVar
 
 T = TypeVar("T")
 Plan = Iterator[tuple[Hashable, Callable[[], T]]]
+Done = tuple[T | None, BaseException | None]
 
 
 class ReadAhead(Generic[T]):
-    def __init__(self, plan: Plan, discard: Callable[[T], None]) -> None:
+    def __init__(self, plan: Plan, discard: Callable[[T], None], workers: int = 1) -> None:
         self._plan = plan
         self._discard = discard
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="read-ahead")
-        self._next: Future | None = None
+        self._depth = workers
+        self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="read-ahead")
+        self._ahead: collections.deque[tuple[Hashable, Future[Done]]] = collections.deque()
         self._skip_to: Hashable | None = None
+        self._plan_done = False
         self._closed = False
         self._lock = threading.Lock()
 
-    def _advance(self) -> tuple[Hashable, T | None, BaseException | None] | None:
-        """In the background thread: prepare the plan's next read (after `_skip_to`)."""
-        for key, prepare in self._plan:
+    @staticmethod
+    def _run(prepare: Callable[[], T]) -> Done:
+        try:
+            return prepare(), None
+        except BaseException as exc:  # noqa: BLE001 - raised again where the read is taken
+            return None, exc
+
+    def _fill(self) -> None:
+        """Submit reads from the plan until `workers` are ahead (the plan is walked here, in
+        the calling thread: it only lists exports and members)."""
+        while len(self._ahead) < self._depth and not self._plan_done:
+            item = next(self._plan, None)
+            if item is None:
+                self._plan_done = True
+                return
+            key, prepare = item
             if self._skip_to is not None:
                 if key == self._skip_to:
                     self._skip_to = None
                 continue
-            try:
-                return key, prepare(), None
-            except BaseException as exc:  # noqa: BLE001 - raised again where the read is taken
-                return key, None, exc
-        return None
+            self._ahead.append((key, self._executor.submit(self._run, prepare)))
 
     def take(self, key: Hashable, prepare: Callable[[], T]) -> T:
-        """The read for `key`: prepared ahead if it was next in the plan, else prepared now.
-        Then the read after it starts preparing in the background."""
-        ahead = self._next.result() if self._next is not None else None
-        self._next = None
-        if ahead is not None and ahead[0] == key:
-            _, value, error = ahead
+        """The read for `key`: read ahead if it was next in the plan, else read now. Then the
+        reads after it are started."""
+        if self._ahead and self._ahead[0][0] == key:
+            value, error = self._ahead.popleft()[1].result()
         else:
-            if ahead is not None and ahead[1] is not None:
-                self._discard(ahead[1])
+            self._drop()
             self._skip_to = key  # the plan goes on after the read taken now
-            value, error = None, None
-            try:
-                value = prepare()
-            except BaseException as exc:  # noqa: BLE001 - raised below, after scheduling
-                error = exc
+            value, error = self._run(prepare)
         if error is not None:
-            raise error  # the run stops: nothing more to prepare
+            raise error  # the run stops: nothing more to read
         with self._lock:
             if not self._closed:
-                self._next = self._executor.submit(self._advance)
+                self._fill()
         return value  # type: ignore[return-value]
 
+    def _drop(self) -> None:
+        while self._ahead:
+            _, future = self._ahead.popleft()
+            value, _ = future.result()
+            if value is not None:
+                self._discard(value)
+
     def close(self) -> None:
-        """Stop: wait for a read being prepared and discard it."""
+        """Stop: wait for the reads under way and discard them."""
         with self._lock:
             self._closed = True
-        if self._next is not None:
-            ahead = self._next.result()
-            self._next = None
-            if ahead is not None and ahead[1] is not None:
-                self._discard(ahead[1])
+        self._drop()
         self._executor.shutdown(wait=True)

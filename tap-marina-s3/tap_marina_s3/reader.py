@@ -16,6 +16,7 @@ import io
 import json
 import logging
 import tempfile
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -220,6 +221,9 @@ class TableReader:
         self._cursor: duckdb.DuckDBPyConnection | None = None
         self._path: Path | None = None
         self._sql: str | None = None  # record mode: the typing query
+        self._spool: Path | None = None  # read ahead: the RECORD lines
+        self.batch_file: Path | None = None  # read ahead, batch mode: the Parquet file
+        self._rejects_file: Path | None = None  # read ahead: the rejects
         self._rows: int | None = None  # rows in the file, when it is well formed
         self._batch_sql: tuple[str, str] | None = None
 
@@ -395,7 +399,6 @@ FROM {numbered} WHERE ok"""
             if self._batch_sql is None:
                 return
             good_sql, rejects_sql = self._batch_sql
-            self._con.execute("SET threads = 2")  # no streamed result here: a plain parallel scan
             written = self._con.execute(
                 f"COPY ({good_sql}) TO {quote(str(target))} "
                 "(FORMAT parquet, ROW_GROUP_SIZE 20000)").fetchone()[0]
@@ -447,10 +450,60 @@ FROM {numbered} WHERE ok"""
         finally:
             self.close()
 
+    # -- reading ahead: the whole read done in a worker thread, replayed in the main one -----
+    def read_ahead(self, suffix: str = "", batch_file: Path | None = None) -> None:
+        """Do the whole read now (in a worker thread): the RECORD lines (record mode) or the
+        Parquet file (batch mode), and the rejects, go to files that `results` replays."""
+        spool = self.work_dir / f"{self.table.stream}-{uuid.uuid4().hex}"
+        self._rejects_file = spool.with_suffix(".rejects")
+        with open(self._rejects_file, "w", encoding="utf-8") as rejects:
+            if batch_file is not None:
+                items: Iterator[bytes | Reject] = self.write_batch(batch_file)
+                out = None
+            else:
+                items = self.fetch(suffix)
+                self._spool = spool.with_suffix(".records")
+                out = open(self._spool, "wb")  # noqa: SIM115 - closed below
+            try:
+                for item in items:
+                    if isinstance(item, Reject):
+                        rejects.write(json.dumps(item.__dict__) + "\n")
+                    else:
+                        out.write(item)  # type: ignore[union-attr]
+            finally:
+                if out is not None:
+                    out.close()
+
+    def results(self, suffix: str = "") -> Iterator[bytes | Reject]:
+        """What `fetch` yields (RECORD lines in batches of whole lines, then rejects): replayed
+        from the files of `read_ahead`, or read now if it did not run."""
+        if self._rejects_file is None:
+            yield from self.fetch(suffix)
+            return
+        try:
+            if self._spool is not None:
+                with open(self._spool, "rb") as spool:
+                    while lines := spool.readlines(1 << 20):
+                        yield b"".join(lines)
+            with open(self._rejects_file, encoding="utf-8") as rejects:
+                for line in rejects:
+                    yield Reject(**json.loads(line))
+        finally:
+            for path in (self._spool, self._rejects_file):
+                if path is not None:
+                    path.unlink(missing_ok=True)
+
     def rows(self, raw: BinaryIO, prefix: str, suffix: str) -> Iterator[bytes | Reject]:
         """`prepare` then `fetch`, in this thread."""
         self.prepare(raw, prefix)
         yield from self.fetch(suffix)
+
+    def discard(self) -> None:
+        """Drop a read that will not be used, with every file it wrote."""
+        self.close()
+        for path in (self._spool, self._rejects_file, self.batch_file):
+            if path is not None:
+                path.unlink(missing_ok=True)
 
     def close(self) -> None:
         """Release the DuckDB connection and the temporary copy (safe to call twice)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import functools
 import json
@@ -12,9 +13,9 @@ import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 
-from .archives import Archive, ExportError, Limits, open_archive
 from singer_sdk.helpers._batch import BatchConfig
 
+from .archives import Archive, ExportError, Limits, open_archive
 from .catalog import SYSTEMS, Table, tables_for
 from .readahead import ReadAhead
 from .reader import Lineage, TableReader
@@ -23,7 +24,9 @@ from .storage import ExportRef, LocalStore, S3Store, Store, pending, remove_fold
 logger = logging.getLogger("tap-marina-s3")
 STATE_STREAM = "marina_load_audit"
 KEEP_LOADED = 200  # exports remembered per system in the state
-READ_AHEAD_MAX_COLUMNS = 40  # wider tables: the read-ahead copies and scans, fetch plans
+READ_AHEAD = 2  # worker threads reading tables ahead (each with one DuckDB thread)
+READ_AHEAD_MAX_COLUMNS = 40  # tables wider than this are typed one at a time (memory)
+RECORD_SUFFIX = "}}\n"  # closes a RECORD line after its last property
 
 
 def utcnow() -> str:
@@ -73,6 +76,7 @@ class Run:
         self.order = tuple(order)  # selected tables, in the order their streams are synced
         self._lock = threading.Lock()  # exports are opened by the streams and the read-ahead
         self._read_ahead: ReadAhead[TableReader] | None = None
+        self._wide = threading.Lock()  # held while a wide table is typed
         self.limits = Limits(
             max_member_bytes=int(config.get("max_member_bytes") or Limits.max_member_bytes),
             max_compression_ratio=float(
@@ -142,47 +146,51 @@ class Run:
     # -- reading tables ----------------------------------------------------------------------
     def open_table(self, export: OpenExport, table: Table, member: str, *,
                    batch: bool = False) -> TableReader:
-        """A table's read, prepared (member copied, typing query ready) for record or batch
-        mode, in the order the streams ask for them: the next one is prepared in the
-        background meanwhile."""
+        """A table's read, done (its results in files, see TableReader.read_ahead) by one of
+        the read-ahead workers, which read the next tables in the order the streams ask for
+        them while the main thread writes out the current one."""
         if self._read_ahead is None:
-            self._read_ahead = ReadAhead(self._plan(), TableReader.close)
+            self._read_ahead = ReadAhead(self._plan(), TableReader.discard, workers=READ_AHEAD)
         return self._read_ahead.take(
             (export.ref.key, table.stream, batch),
-            functools.partial(self._prepare, export, table, member, batch))
+            functools.partial(self._read, export, table, member, batch))
 
     def _plan(self) -> Iterator[tuple[tuple[str, str, bool], Callable[[], TableReader]]]:
-        """What the read-ahead prepares: the same reads, but a wide table's typing query is
-        only started when it is fetched, so that two wide tables never hold memory at once
-        (one being typed, the next prepared): this keeps the tap's peak under ~300 MB."""
         batch = self.batch_folder is not None
         for table in self.order:
-            start = len(table.columns) <= READ_AHEAD_MAX_COLUMNS
             for export in self.exports(table.system):
                 member = export.member_for(table)
                 if member is not None:
                     yield ((export.ref.key, table.stream, batch),
-                           functools.partial(self._prepare, export, table, member, batch, start))
+                           functools.partial(self._read, export, table, member, batch))
 
-    def _prepare(self, export: OpenExport, table: Table, member: str, batch: bool,
-                 start: bool = True) -> TableReader:
+    def _read(self, export: OpenExport, table: Table, member: str, batch: bool) -> TableReader:
+        """One table of one export, read to the end (in a worker thread). Each worker types
+        with one DuckDB thread; two wide tables are never typed at once (memory)."""
         reader = TableReader(table, day_first=bool(self.config.get("day_first")),
                              work_dir=self.work_dir)
         ref = export.ref
-        if batch:
+        wide = len(table.columns) > READ_AHEAD_MAX_COLUMNS
+        with self._wide if wide else contextlib.nullcontext():
+            if batch:
+                with export.archive.open(member) as raw:
+                    reader.prepare(raw, batch=Lineage(ref.key, member, ref.exported_at.isoformat()))
+                target = self.batch_folder / f"{table.stream}-{uuid.uuid4().hex}.parquet"
+                reader.read_ahead(batch_file=target)
+                reader.batch_file = target if target.exists() else None
+                return reader
+            extracted = dt.datetime.now(dt.timezone.utc).isoformat()
+            lineage = json.dumps({
+                "_sdc_source_key": ref.key,
+                "_sdc_source_member": member,
+                "_sdc_exported_at": ref.exported_at.isoformat(),
+            }, ensure_ascii=False)[1:-1]
+            prefix = (f'{{"type":"RECORD","stream":{json.dumps(table.stream)},'
+                      f'"version":{ref.version},"time_extracted":"{extracted}",'
+                      f'"record":{{{lineage},')
             with export.archive.open(member) as raw:
-                reader.prepare(raw, batch=Lineage(ref.key, member, ref.exported_at.isoformat()))
-            return reader
-        extracted = dt.datetime.now(dt.timezone.utc).isoformat()
-        lineage = json.dumps({
-            "_sdc_source_key": ref.key,
-            "_sdc_source_member": member,
-            "_sdc_exported_at": ref.exported_at.isoformat(),
-        }, ensure_ascii=False)[1:-1]
-        prefix = (f'{{"type":"RECORD","stream":{json.dumps(table.stream)},"version":{ref.version},'
-                  f'"time_extracted":"{extracted}","record":{{{lineage},')
-        with export.archive.open(member) as raw:
-            reader.prepare(raw, prefix, start=start)
+                reader.prepare(raw, prefix)
+            reader.read_ahead(RECORD_SUFFIX)
         return reader
 
     def _open_pending(self, system: str) -> list[OpenExport]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import typing as t
-import uuid
 from decimal import Decimal
 
 from singer_sdk import Stream
@@ -16,7 +15,7 @@ from singer_sdk.mapper import SameRecordTransform
 
 from .catalog import Table
 from .reader import ReadStats, Reject, TableReader
-from .run import Run, utcnow
+from .run import RECORD_SUFFIX, Run, utcnow
 
 if t.TYPE_CHECKING:
     from singer_sdk import Tap
@@ -136,7 +135,7 @@ class TableStream(Stream):
         # maps, property selection, or its own batcher)
         plain = self._is_plain() and not self._sdk_batches
         for reader, audit in self._reads():
-            for item in reader.fetch("}}\n"):
+            for item in reader.results(RECORD_SUFFIX):
                 if isinstance(item, Reject):
                     self.run.add_reject(self._reject_record(item, audit))
                 elif plain:
@@ -158,11 +157,10 @@ class TableStream(Stream):
             yield from super().get_batches(batch_config, context)
             return
         for reader, audit in self._reads(batch=True):
-            target = folder / f"{self.name}-{uuid.uuid4().hex}.parquet"
-            for reject in reader.write_batch(target):
-                self.run.add_reject(self._reject_record(reject, audit))
-            if target.exists():
-                yield batch_config.encoding, [target.as_uri()]
+            for reject in reader.results():
+                self.run.add_reject(self._reject_record(reject, audit))  # type: ignore[arg-type]
+            if reader.batch_file is not None:
+                yield batch_config.encoding, [reader.batch_file.as_uri()]
 
     def _write_batch_message(self, encoding, manifest: list[str]) -> None:
         """A BATCH message that also carries the stream version (like RECORD messages), so the
