@@ -17,7 +17,7 @@ import json
 import logging
 import tempfile
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
@@ -220,12 +220,12 @@ class TableReader:
         self._con: duckdb.DuckDBPyConnection | None = None
         self._cursor: duckdb.DuckDBPyConnection | None = None
         self._path: Path | None = None
-        self._sql: str | None = None  # record mode: the typing query
+        self._header: list[str] = []
+        self._prefix, self._lineage = "", None
         self._spool: Path | None = None  # read ahead: the RECORD lines
         self.batch_file: Path | None = None  # read ahead, batch mode: the Parquet file
         self._rejects_file: Path | None = None  # read ahead: the rejects
         self._rows: int | None = None  # rows in the file, when it is well formed
-        self._batch_sql: tuple[str, str] | None = None
 
     def match_header(self, header: list[str]) -> tuple[list[int | None], list[int]]:
         """Match the file's header to the catalog and record missing and extra columns."""
@@ -236,14 +236,14 @@ class TableReader:
         return positions, extras
 
     def build_query(self, path: Path, header: list[str], prefix: str = "", *, strict: bool = False,
-                    batch: Lineage | str | None = None) -> str:
+                    batch: Lineage | str | None = None, suffix: str = "") -> str:
         """The typing query. `strict`: every row is known to have exactly the header's fields,
         so DuckDB may scan the file in parallel (it cannot pad short rows in parallel).
 
         Record mode (`batch` None): per row, the RECORD line (`rec`, starting with `prefix`) or
-        the reject (`rej`). Batch mode: the typed columns and lineage of the good rows
-        (`batch` gives the lineage), or with `batch="rejects"` the row number and reject of
-        the others."""
+        the reject (`rej`). `batch="lines"`: the whole RECORD lines (ending with `suffix`) of
+        the good rows. Batch mode: the typed columns and lineage of the good rows (`batch`
+        gives the lineage). `batch="rejects"`: the row number and reject of the others."""
         table = self.table
         positions, extras = self.match_header(header)
         width = len(header)
@@ -330,6 +330,13 @@ FROM {core}"""
         numbered = f"(SELECT *, row_number() OVER () AS rn FROM {core})"  # a streaming window
         if batch == "rejects":
             return f"SELECT rn, {rej} AS rej FROM {numbered} WHERE NOT ok ORDER BY rn"
+        if batch == "lines":  # the RECORD lines of record mode, numbered by DuckDB
+            return f"""
+SELECT {quote(prefix)} || substr(j, 2, length(j) - 2)
+    || ',"_sdc_extra":' || coalesce({extra}, 'null')
+    || ',"_sdc_row_hash":"' || md5(j) || '","_sdc_row_number":' || CAST(rn AS VARCHAR)
+    || {quote(suffix)}
+FROM {numbered} WHERE ok"""
         typed_columns = ", ".join(  # Parquet has no 128-bit integer: wide ones go as DECIMAL
             (f'CAST(v{i} AS DECIMAL({c.precision_scale[0]}, 0))' if c.kind == "integer"
              and c.precision_scale[0] > 18 else f"v{i}") + f' AS "{c.property_name}"'
@@ -358,15 +365,14 @@ FROM {numbered} WHERE ok"""
             return None
 
     def prepare(self, raw: BinaryIO, prefix: str = "", *, batch: Lineage | None = None,
-                start: bool = True) -> None:
-        """Copy the member and start its typing query; `fetch` (record mode) or `write_batch`
-        (batch mode, `batch` given) then produce the rows. The two may run in different
-        threads: the run prepares the next table while one streams out.
+                start: bool = False) -> None:
+        """Copy the member and check its shape; then `fetch` (RECORD lines streamed to this
+        thread), `write_lines` (RECORD lines to a file) or `write_batch` (typed rows to a
+        Parquet file, `batch` gives their lineage) produce the rows.
 
         `prefix` opens the RECORD message up to the record's first property; each record's line
-        is prefix + properties + `,"_sdc_row_number":N` + the suffix given to `fetch`. `start`
-        (record mode): plan and start the typing query now (it then holds ~1.5 MB per column
-        until fetched), else in `fetch`.
+        is prefix + properties + `,"_sdc_row_number":N` + a suffix. `start`: plan and start
+        `fetch`'s query now (it then holds ~1.5 MB per column until fetched).
         """
         self._con = duckdb.connect(config=DUCKDB_CONFIG)
         transcoder = Transcoder(self.work_dir, self.table.stream, self.stats)
@@ -374,39 +380,49 @@ FROM {numbered} WHERE ok"""
             self._path = transcoder.copy(raw)
             self.has_header = transcoder.header is not None
             if self._path is not None:
-                header = transcoder.header
-                self._rows = self.well_formed(self._con, self._path, len(header))
-                strict = self._rows is not None
-                if batch is None:
-                    self._sql = self.build_query(self._path, header, prefix, strict=strict)
-                    if start:
-                        self._cursor = self._con.execute(self._sql)
-                else:
-                    self._batch_sql = (self.build_query(self._path, header, strict=strict, batch=batch),
-                                       self.build_query(self._path, header, strict=strict, batch="rejects"))
+                self._header = transcoder.header
+                self._rows = self.well_formed(self._con, self._path, len(self._header))
+                self._prefix, self._lineage = prefix, batch
+                if start:
+                    self._cursor = self._con.execute(self._query(prefix))
             elif transcoder.header is not None:
                 self.match_header(transcoder.header)  # a header-only file: still check its columns
         except BaseException:
             self.close()
             raise
 
+    def _query(self, prefix: str = "", batch: Lineage | str | None = None, suffix: str = "") -> str:
+        return self.build_query(self._path, self._header, prefix, strict=self._rows is not None,
+                                batch=batch, suffix=suffix)
+
     def write_batch(self, target: Path) -> Iterator[Reject]:
         """Batch mode: write the good rows, typed, to the Parquet file `target` (not created
-        when there are none) and yield the rejects. Rejects need a second typing pass, only
-        run when the file has rows that are not in the Parquet file."""
+        when there are none) and yield the rejects."""
+        return self._write(target, "FORMAT parquet, ROW_GROUP_SIZE 20000",
+                           lambda: self._query(batch=self._lineage))
+
+    def write_lines(self, target: Path, suffix: str) -> Iterator[Reject]:
+        """The RECORD lines of the good rows to the file `target` (what `fetch` would yield),
+        written by DuckDB itself; yields the rejects."""
+        return self._write(target, "FORMAT csv, HEADER false, QUOTE '', ESCAPE '', DELIMITER '\x1f'",
+                           lambda: self._query(self._prefix, "lines", suffix.rstrip("\n")))
+
+    def _write(self, target: Path, options: str, good_sql: Callable[[], str]) -> Iterator[Reject]:
+        """COPY the good rows to `target` (removed when there are none) and yield the rejects.
+        The whole query runs inside DuckDB (which, unlike a streamed fetch, lets other Python
+        threads run meanwhile). Rejects need a second typing pass, run only when the file is
+        not well formed or has rows that were not written."""
         stats = self.stats
         try:
-            if self._batch_sql is None:
+            if self._path is None:
                 return
-            good_sql, rejects_sql = self._batch_sql
             written = self._con.execute(
-                f"COPY ({good_sql}) TO {quote(str(target))} "
-                "(FORMAT parquet, ROW_GROUP_SIZE 20000)").fetchone()[0]
+                f"COPY ({good_sql()}) TO {quote(str(target))} ({options})").fetchone()[0]
             if not written:
                 target.unlink(missing_ok=True)
             rejected = 0
             if self._rows is None or self._rows != written:
-                cursor = self._con.execute(rejects_sql)
+                cursor = self._con.execute(self._query(batch="rejects"))
                 while rows := cursor.fetchmany(FETCH_ROWS):
                     for row_number, rej in rows:
                         rejected += 1
@@ -425,8 +441,8 @@ FROM {numbered} WHERE ok"""
         end = suffix.encode("utf-8")
         row_number = emitted = 0
         try:
-            if self._cursor is None and self._sql is not None:
-                self._cursor = self._con.execute(self._sql)
+            if self._cursor is None and self._path is not None:
+                self._cursor = self._con.execute(self._query(self._prefix))
             cursor = self._cursor
             while cursor is not None and (rows := cursor.fetchmany(FETCH_ROWS)):
                 lines: list[bytes] = []  # UTF-8 bytes straight from DuckDB: no decoding
@@ -458,21 +474,12 @@ FROM {numbered} WHERE ok"""
         self._rejects_file = spool.with_suffix(".rejects")
         with open(self._rejects_file, "w", encoding="utf-8") as rejects:
             if batch_file is not None:
-                items: Iterator[bytes | Reject] = self.write_batch(batch_file)
-                out = None
+                items = self.write_batch(batch_file)
             else:
-                items = self.fetch(suffix)
                 self._spool = spool.with_suffix(".records")
-                out = open(self._spool, "wb")  # noqa: SIM115 - closed below
-            try:
-                for item in items:
-                    if isinstance(item, Reject):
-                        rejects.write(json.dumps(item.__dict__) + "\n")
-                    else:
-                        out.write(item)  # type: ignore[union-attr]
-            finally:
-                if out is not None:
-                    out.close()
+                items = self.write_lines(self._spool, suffix)
+            for item in items:
+                rejects.write(json.dumps(item.__dict__) + "\n")
 
     def results(self, suffix: str = "") -> Iterator[bytes | Reject]:
         """What `fetch` yields (RECORD lines in batches of whole lines, then rejects): replayed
@@ -481,7 +488,7 @@ FROM {numbered} WHERE ok"""
             yield from self.fetch(suffix)
             return
         try:
-            if self._spool is not None:
+            if self._spool is not None and self._spool.exists():  # absent: no good row
                 with open(self._spool, "rb") as spool:
                     while lines := spool.readlines(1 << 20):
                         yield b"".join(lines)
@@ -508,7 +515,6 @@ FROM {numbered} WHERE ok"""
     def close(self) -> None:
         """Release the DuckDB connection and the temporary copy (safe to call twice)."""
         self._cursor = None
-        self._sql = None
         if self._con is not None:
             self._con.close()
             self._con = None

@@ -9,6 +9,7 @@ also runs an export 4x larger and reports whether peak memory grew.
 from __future__ import annotations
 
 import argparse
+import collections
 import json
 import subprocess
 import tempfile
@@ -27,12 +28,14 @@ def run_tap(rows: int) -> dict:
         marker = b'"type":"RECORD"'
         records = 0
         csv_bytes = 0
-        tail = b""
+        last = collections.deque(maxlen=4)  # the last 4 MB: the audit records are at the end
+        edge = b""
         for chunk in iter(lambda: proc.stdout.read(1 << 20), b""):
             # count markers in the new bytes, including one that straddles the chunk boundary
-            window = tail[-(len(marker) - 1):] + chunk
-            records += window.count(marker)
-            tail = (tail + chunk)[-(1 << 22):]
+            records += (edge + chunk).count(marker)
+            edge = chunk[-(len(marker) - 1):]
+            last.append(chunk)
+        tail = b"".join(last)
         proc.wait()
         usage = watch.stop()
     if proc.returncode:
