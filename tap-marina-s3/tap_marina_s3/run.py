@@ -7,6 +7,7 @@ import datetime as dt
 import functools
 import json
 import logging
+import shutil
 import tempfile
 import threading
 import uuid
@@ -259,16 +260,24 @@ class Run:
         self._rejects.close()
 
 
-def _remove_empty_folders(root: Path, older_than: float) -> None:
-    """Remove the empty run folders under a batch root (the loader deletes each file once it
-    is loaded); recent ones may belong to a run that is starting, and a folder with files in
-    it is never touched (rmdir fails on it)."""
+def _remove_empty_folders(root: Path, older_than: float, orphaned_after: float = 86400) -> None:
+    """Clean the batch root of earlier runs' folders. The loader deletes each file once it is
+    loaded, so a run's folder ends up empty; recent ones may belong to a run that is starting.
+    Files still there a day later were never loaded (the load failed; the export was read again
+    by the next run): they are removed, with a warning."""
     if not root.is_dir():
         return
     now = dt.datetime.now().timestamp()
     for folder in root.iterdir():
-        try:
-            if folder.is_dir() and now - folder.stat().st_mtime > older_than:
-                folder.rmdir()
-        except OSError:
-            pass  # not empty (a run in progress or files not loaded yet): keep it
+        if not folder.is_dir():
+            continue
+        age = now - folder.stat().st_mtime
+        if age <= older_than:
+            continue
+        files = list(folder.iterdir())
+        if not files:
+            folder.rmdir()
+        elif age > orphaned_after:
+            logger.warning("Removing %d batch file(s) in %s never loaded (a failed load)",
+                           len(files), folder)
+            shutil.rmtree(folder, ignore_errors=True)

@@ -89,12 +89,13 @@ def test_other_batch_setups_fall_back_to_the_sdk_batcher(tmp_path):
     assert batch["encoding"]["format"] == "jsonl" and len(batch["manifest"]) == 1
 
 
-def test_empty_run_folders_of_earlier_runs_are_removed(tmp_path):
-    for name in ("old", "recent", "not-empty"):
+def test_empty_run_folders_of_earlier_runs_are_removed(tmp_path, caplog):
+    for name in ("old", "recent", "loading", "orphaned"):
         (tmp_path / name).mkdir()
-    (tmp_path / "not-empty" / "table.parquet").write_bytes(b"x")
-    hour_ago = time.time() - 7200
-    for name in ("old", "not-empty"):
-        os.utime(tmp_path / name, (hour_ago, hour_ago))
+    for name in ("loading", "orphaned"):
+        (tmp_path / name / "table.parquet").write_bytes(b"x")
+    for name, age in (("old", 7200), ("loading", 7200), ("orphaned", 2 * 86400)):
+        os.utime(tmp_path / name, (time.time() - age,) * 2)
     _remove_empty_folders(tmp_path, older_than=3600)
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["not-empty", "recent"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["loading", "recent"]
+    assert "never loaded" in caplog.text
