@@ -4,7 +4,8 @@ Reading a table (inflating its member, copying it as UTF-8, typing it in DuckDB,
 the GIL) is nearly all of the tap's work, and needs nothing from the tables before it. So
 `workers` threads read the next tables, in the order the streams will ask for them, into files;
 the main thread writes each table out in turn (RECORD lines or a BATCH message). At most
-`workers` tables are read ahead of the one being written.
+`depth` tables are read ahead of the one being written (a worker that finished goes on with the
+next one even while the main thread waits for a big table).
 
 A read whose key is not the one asked for (the order changed, say after a failure) is discarded
 with every read after it, and the asked-for one is read in the calling thread: read-ahead can
@@ -26,10 +27,11 @@ Done = tuple[T | None, BaseException | None]
 
 
 class ReadAhead(Generic[T]):
-    def __init__(self, plan: Plan, discard: Callable[[T], None], workers: int = 1) -> None:
+    def __init__(self, plan: Plan, discard: Callable[[T], None], workers: int = 1,
+                 depth: int | None = None) -> None:
         self._plan = plan
         self._discard = discard
-        self._depth = workers
+        self._depth = depth or workers
         self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="read-ahead")
         self._ahead: collections.deque[tuple[Hashable, Future[Done]]] = collections.deque()
         self._skip_to: Hashable | None = None
@@ -45,8 +47,8 @@ class ReadAhead(Generic[T]):
             return None, exc
 
     def _fill(self) -> None:
-        """Submit reads from the plan until `workers` are ahead (the plan is walked here, in
-        the calling thread: it only lists exports and members)."""
+        """Submit reads from the plan until `depth` are ahead (the plan is walked here, in the
+        calling thread: it only lists exports and members)."""
         while len(self._ahead) < self._depth and not self._plan_done:
             item = next(self._plan, None)
             if item is None:

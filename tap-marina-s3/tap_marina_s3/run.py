@@ -26,12 +26,34 @@ logger = logging.getLogger("tap-marina-s3")
 STATE_STREAM = "marina_load_audit"
 KEEP_LOADED = 200  # exports remembered per system in the state
 READ_AHEAD = 2  # worker threads reading tables ahead (each with one DuckDB thread)
-READ_AHEAD_MAX_COLUMNS = 40  # tables wider than this are typed one at a time (memory)
+READ_AHEAD_DEPTH = 8  # tables read ahead of the one being written out (their results: files)
+READ_AHEAD_COLUMNS = 100  # columns typed at once, all workers together (memory: <300 MB peak)
 RECORD_SUFFIX = "}}\n"  # closes a RECORD line after its last property
 
 
 def utcnow() -> str:
     return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None).isoformat()
+
+
+class Budget:
+    """Units (here: columns being typed) shared by worker threads: `take(n)` waits until n
+    more fit, or until nothing else is taken (so a single bigger demand still runs)."""
+
+    def __init__(self, total: int) -> None:
+        self.total, self.used = total, 0
+        self._cond = threading.Condition()
+
+    @contextlib.contextmanager
+    def take(self, n: int) -> Iterator[None]:
+        with self._cond:
+            self._cond.wait_for(lambda: self.used == 0 or self.used + n <= self.total)
+            self.used += n
+        try:
+            yield
+        finally:
+            with self._cond:
+                self.used -= n
+                self._cond.notify_all()
 
 
 class OpenExport:
@@ -77,7 +99,7 @@ class Run:
         self.order = tuple(order)  # selected tables, in the order their streams are synced
         self._lock = threading.Lock()  # exports are opened by the streams and the read-ahead
         self._read_ahead: ReadAhead[TableReader] | None = None
-        self._wide = threading.Lock()  # held while a wide table is typed
+        self._budget = Budget(READ_AHEAD_COLUMNS)
         self.limits = Limits(
             max_member_bytes=int(config.get("max_member_bytes") or Limits.max_member_bytes),
             max_compression_ratio=float(
@@ -151,7 +173,8 @@ class Run:
         the read-ahead workers, which read the next tables in the order the streams ask for
         them while the main thread writes out the current one."""
         if self._read_ahead is None:
-            self._read_ahead = ReadAhead(self._plan(), TableReader.discard, workers=READ_AHEAD)
+            self._read_ahead = ReadAhead(self._plan(), TableReader.discard, workers=READ_AHEAD,
+                                         depth=READ_AHEAD_DEPTH)
         return self._read_ahead.take(
             (export.ref.key, table.stream, batch),
             functools.partial(self._read, export, table, member, batch))
@@ -167,12 +190,12 @@ class Run:
 
     def _read(self, export: OpenExport, table: Table, member: str, batch: bool) -> TableReader:
         """One table of one export, read to the end (in a worker thread). Each worker types
-        with one DuckDB thread; two wide tables are never typed at once (memory)."""
+        with one DuckDB thread; the tables typed at once have at most READ_AHEAD_COLUMNS
+        columns together (a typing query holds ~1.5 MB per column), unless one alone is wider."""
         reader = TableReader(table, day_first=bool(self.config.get("day_first")),
                              work_dir=self.work_dir)
         ref = export.ref
-        wide = len(table.columns) > READ_AHEAD_MAX_COLUMNS
-        with self._wide if wide else contextlib.nullcontext():
+        with self._budget.take(len(table.columns)):
             if batch:
                 with export.archive.open(member) as raw:
                     reader.prepare(raw, batch=Lineage(ref.key, member, ref.exported_at.isoformat()))
