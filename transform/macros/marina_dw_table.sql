@@ -6,42 +6,100 @@
   Unchanged rows are not selected, so the merge on DW_ID never touches them.
   Duplicate keys inside one export: the highest SDC_ROW_NUMBER wins.
 
+  Cost: the change detection runs on narrow rows (key, DW_ID, SDC_ROW_NUMBER, SDC_ROW_HASH); the
+  business columns are read only for the keys that change (incremental run) or, on the first
+  run, ranked only for the DW_IDs that occur more than once in the export. Same rows as ranking
+  every staging row: a DW_ID is a function of the key, so a key's rows are kept or left out
+  together, and the latest row of every kept key is the same. The staging rows are written out
+  as subqueries, not as CTEs referenced twice (which a database may materialize with every
+  column).
+
   staging:     ref() of the stg_ view          system/table: e.g. 'molo' / 'slips' (for DW_ID)
   stream:      catalog stream ('molo_slips')   key_columns: [[name, oracle_type], ...]
-  columns:     business column names in catalog order
+  columns:     business column names in catalog order (a list, or one string of names)
 -#}
 {% macro marina_dw_table(staging, system, table, stream, key_columns, columns) -%}
 {%- set rejects = source('marina', 'STG_MARINA_REJECTS') -%}
+{#- parsing only records ref/source/config (the staging ref is the caller's argument) -#}
+{%- if not execute -%}{{ return('') }}{%- endif -%}
+{%- set columns = marina_column_names(columns) -%}
 {%- set run_ts = marina_run_timestamp() -%}
 {%- set key_names = key_columns | map(attribute=0) | list -%}
+{%- set dw_id = marina_dw_id(system, table, key_columns) -%}
+{%- set latest_rank -%}
+row_number() over (partition by {{ key_names | join(', ') }} order by SDC_ROW_NUMBER desc, SDC_ROW_HASH desc)
+{%- endset -%}
+{#- every staging row with its DW_ID (a subquery; used where business columns are needed) -#}
+{%- set stg_rows -%}
+(
+        select
+            {%- for c in columns %}
+            {{ c }},
+            {%- endfor %}
+            SDC_SOURCE_KEY,
+            SDC_ROW_NUMBER,
+            SDC_ROW_HASH,
+            {{ dw_id }} as DW_ID
+        from {{ staging }}
+    )
+{%- endset -%}
 
-with stg_ranked as (
+with stg_keys as (
     select
-        {%- for c in columns %}
-        {{ c }},
+        {%- for k in key_names %}
+        {{ k }},
         {%- endfor %}
-        SDC_SOURCE_KEY,
+        SDC_ROW_NUMBER,
         SDC_ROW_HASH,
-        row_number() over (
-            partition by {{ key_names | join(', ') }}
-            order by SDC_ROW_NUMBER desc, SDC_ROW_HASH desc
-        ) as DW_ROW_RANK
+        {{ dw_id }} as DW_ID
     from {{ staging }}
+)
+
+{%- if not is_incremental() %},
+
+stg_duplicate_ids as (
+    select DW_ID
+    from stg_keys
+    group by DW_ID
+    having count(*) > 1
 ),
 
 stg_latest as (
     select
         {%- for c in columns %}
-        {{ c }},
+        s.{{ c }},
         {%- endfor %}
-        {{ marina_dw_id(system, table, key_columns) }} as DW_ID,
-        SDC_ROW_HASH,
-        SDC_SOURCE_KEY
-    from stg_ranked
-    where DW_ROW_RANK = 1
+        s.DW_ID,
+        s.SDC_ROW_HASH,
+        s.SDC_SOURCE_KEY
+    from {{ stg_rows }} s
+    where not exists (
+        select 1 from stg_duplicate_ids d where d.DW_ID = s.DW_ID
+    )
+    union all
+    select
+        {%- for c in columns %}
+        r.{{ c }},
+        {%- endfor %}
+        r.DW_ID,
+        r.SDC_ROW_HASH,
+        r.SDC_SOURCE_KEY
+    from (
+        select
+            {%- for c in columns %}
+            s.{{ c }},
+            {%- endfor %}
+            s.DW_ID,
+            s.SDC_ROW_HASH,
+            s.SDC_SOURCE_KEY,
+            {{ latest_rank }} as DW_ROW_RANK
+        from {{ stg_rows }} s
+        where exists (
+            select 1 from stg_duplicate_ids d where d.DW_ID = s.DW_ID
+        )
+    ) r
+    where r.DW_ROW_RANK = 1
 )
-
-{%- if not is_incremental() %}
 
 select
     {%- for c in columns %}
@@ -58,8 +116,30 @@ from stg_latest
 
 {%- else %},
 
-dw_current as (
-    select * from {{ this }}
+stg_latest_keys as (
+    select DW_ID, SDC_ROW_HASH
+    from (
+        select
+            DW_ID,
+            SDC_ROW_HASH,
+            {{ latest_rank }} as DW_ROW_RANK
+        from stg_keys
+    ) k
+    where DW_ROW_RANK = 1
+),
+
+{#- the latest row's hash goes along, so that two keys with one DW_ID could not mix #}
+changed_keys as (
+    select
+        s.DW_ID,
+        s.SDC_ROW_HASH,
+        t.DW_LAST_INSERTED
+    from stg_latest_keys s
+    left join {{ this }} t
+        on t.DW_ID = s.DW_ID
+    where t.DW_ID is null
+       or t.DW_IS_DELETED = 1
+       or coalesce(t.DW_ROW_HASH, '-') <> coalesce(s.SDC_ROW_HASH, '-')
 ),
 
 stg_export as (
@@ -74,17 +154,37 @@ upserts as (
         {%- endfor %}
         s.DW_ID,
         s.SDC_ROW_HASH as DW_ROW_HASH,
-        coalesce(t.DW_LAST_INSERTED, {{ run_ts }}) as DW_LAST_INSERTED,
+        coalesce(c.DW_LAST_INSERTED, {{ run_ts }}) as DW_LAST_INSERTED,
         {{ run_ts }} as DW_LAST_UPDATED,
         {{ marina_flag(0) }} as DW_IS_DELETED,
         {{ marina_null_timestamp() }} as DW_DELETED_AT,
         s.SDC_SOURCE_KEY as DW_SOURCE_KEY
-    from stg_latest s
-    left join dw_current t
-        on t.DW_ID = s.DW_ID
-    where t.DW_ID is null
-       or t.DW_IS_DELETED = 1
-       or coalesce(t.DW_ROW_HASH, '-') <> coalesce(s.SDC_ROW_HASH, '-')
+    from (
+        select
+            {%- for c in columns %}
+            r.{{ c }},
+            {%- endfor %}
+            r.DW_ID,
+            r.SDC_ROW_HASH,
+            r.SDC_SOURCE_KEY,
+            {{ latest_rank }} as DW_ROW_RANK
+        from {{ stg_rows }} r
+        where r.DW_ID in (select DW_ID from changed_keys)
+    ) s
+    join changed_keys c
+        on c.DW_ID = s.DW_ID
+       and coalesce(c.SDC_ROW_HASH, '-') = coalesce(s.SDC_ROW_HASH, '-')
+    where s.DW_ROW_RANK = 1
+),
+
+{#- live DW keys absent from staging (narrow); the rejects are looked up for these only #}
+dw_missing as (
+    select d.DW_ID
+    from {{ this }} d
+    where d.DW_IS_DELETED = 0
+      and not exists (
+          select 1 from stg_keys s where s.DW_ID = d.DW_ID
+      )
 ),
 
 deletions as (
@@ -99,13 +199,11 @@ deletions as (
         {{ marina_flag(1) }} as DW_IS_DELETED,
         {{ run_ts }} as DW_DELETED_AT,
         e.SOURCE_KEY as DW_SOURCE_KEY
-    from dw_current t
+    from {{ this }} t
     cross join stg_export e
     where e.SOURCE_KEY is not null
       and t.DW_IS_DELETED = 0
-      and not exists (
-          select 1 from stg_latest s where s.DW_ID = t.DW_ID
-      )
+      and t.DW_ID in (select DW_ID from dw_missing)
       and not exists (
           select 1
           from {{ rejects }} r

@@ -228,74 +228,100 @@ merged_before as (
     select distinct TABLE_NAME, AUDIT_RUN_ID, SOURCE_KEY
     from {{ log }}
     where MODEL_STATUS = 'success'
-)
+),
+{#- One branch per DW model: what dbt reported, the export in staging and the DW counts. The
+    load audit is joined once, below: a join per branch made the statement slow to plan. #}
+dw_runs as (
 {%- for r in dw_results %}
 {%- set node = r.node -%}
-{%- set stream = node.config.meta.stream -%}
 {%- set staging = marina_run_log_staging(node) -%}
-{%- set dw = adapter.get_relation(database=node.database, schema=node.schema, identifier=node.alias) -%}
+{#- a DW model that succeeded has its table; only for the others ask the relation cache (a scan
+    of every relation in the schema per call) #}
+{%- if marina_status_text(r.status) == 'success' -%}
+  {%- set dw = api.Relation.create(database=node.database, schema=node.schema, identifier=node.alias, type='table') -%}
+{%- else -%}
+  {%- set dw = adapter.get_relation(database=node.database, schema=node.schema, identifier=node.alias) -%}
+{%- endif -%}
 {%- set message = (r.message or '') | string -%}
-{%- set row = {
-    'DBT_INVOCATION_ID': marina_text_literal(invocation_id),
-    'RUN_STARTED_AT': ts,
-    'LOGGED_AT': adapter.dispatch('marina_run_timestamp', 'marina')(now),
-    'DBT_COMMAND': marina_text_literal(flags.WHICH),
+{%- set branch = {
     'SYSTEM': marina_text_literal(staging.system),
-    'TABLE_NAME': marina_text_literal(stream),
+    'TABLE_NAME': marina_text_literal(node.config.meta.stream),
     'MODEL_NAME': marina_text_literal(node.name),
     'DW_TABLE': marina_text_literal(node.alias),
     'MODEL_STATUS': marina_text_literal(marina_status_text(r.status)),
     'MODEL_MESSAGE': marina_text_literal(message[:1000]),
     'DBT_SECONDS': marina_number_literal((r.execution_time or 0) | round(3)),
     'TESTS_FAILED': marina_number_literal(failed_tests.get(node.unique_id, 0)),
-    'SOURCE_KEY': 's.SOURCE_KEY',
+} %}
+    {{ 'select' if loop.first else 'union all\n    select' }}
+        {%- for c, expr in branch.items() %}
+        {{ expr }} as {{ c }},
+        {%- endfor %}
+        s.SOURCE_KEY, s.ROWS_STAGED,
+        d.DW_ROWS_INSERTED, d.DW_ROWS_UPDATED, d.DW_ROWS_DELETED, d.DW_ROWS_UNCHANGED
+    from (
+        {%- if staging.relation is not none %}
+        select max({{ marina_as_text('SDC_SOURCE_KEY') }}) as SOURCE_KEY, count(*) as ROWS_STAGED from {{ staging.relation }}
+        {%- else %}
+        select {{ marina_typed_null('VARCHAR2(1024)') }} as SOURCE_KEY, {{ marina_typed_null('NUMBER(18,0)') }} as ROWS_STAGED {{ marina_from_one_row() }}
+        {%- endif %}
+    ) s
+    cross join (
+        {%- if dw is not none %}
+        select
+            coalesce(sum(case when DW_LAST_INSERTED = {{ ts }} then 1 else 0 end), 0) as DW_ROWS_INSERTED,
+            coalesce(sum(case when DW_LAST_UPDATED = {{ ts }} and DW_LAST_INSERTED <> {{ ts }} then 1 else 0 end), 0) as DW_ROWS_UPDATED,
+            coalesce(sum(case when DW_DELETED_AT = {{ ts }} then 1 else 0 end), 0) as DW_ROWS_DELETED,
+            coalesce(sum(case when DW_IS_DELETED = 0 and DW_LAST_UPDATED <> {{ ts }} then 1 else 0 end), 0) as DW_ROWS_UNCHANGED
+        from {{ dw }}
+        {%- else %}
+        select
+            {%- for c in ('DW_ROWS_INSERTED', 'DW_ROWS_UPDATED', 'DW_ROWS_DELETED', 'DW_ROWS_UNCHANGED') %}
+            {{ marina_typed_null('NUMBER(18,0)') }} as {{ c }}{{ ',' if not loop.last }}
+            {%- endfor %}
+        {{ marina_from_one_row() }}
+        {%- endif %}
+    ) d
+{%- endfor %}
+)
+{%- set row = {
+    'DBT_INVOCATION_ID': marina_text_literal(invocation_id),
+    'RUN_STARTED_AT': ts,
+    'LOGGED_AT': adapter.dispatch('marina_run_timestamp', 'marina')(now),
+    'DBT_COMMAND': marina_text_literal(flags.WHICH),
+    'SYSTEM': 'r.SYSTEM',
+    'TABLE_NAME': 'r.TABLE_NAME',
+    'MODEL_NAME': 'r.MODEL_NAME',
+    'DW_TABLE': 'r.DW_TABLE',
+    'MODEL_STATUS': 'r.MODEL_STATUS',
+    'MODEL_MESSAGE': 'r.MODEL_MESSAGE',
+    'DBT_SECONDS': 'r.DBT_SECONDS',
+    'TESTS_FAILED': 'r.TESTS_FAILED',
+    'SOURCE_KEY': 'r.SOURCE_KEY',
     'EXPORT_IS_NEW': "case when a.RUN_ID is null then null when exists (select 1 from merged_before m where m.TABLE_NAME = a.TABLE_NAME and m.AUDIT_RUN_ID = a.RUN_ID and m.SOURCE_KEY = a.SOURCE_KEY) then 0 else 1 end",
     'EXPORTED_AT': 'a.EXPORTED_AT',
     'AUDIT_RUN_ID': 'a.RUN_ID',
     'ROWS_READ': 'a.ROWS_READ',
     'ROWS_REJECTED': 'a.ROWS_REJECTED',
     'ROWS_EMITTED': 'a.ROWS_EMITTED',
-    'ROWS_STAGED': 's.ROWS_STAGED',
+    'ROWS_STAGED': 'r.ROWS_STAGED',
     'LOAD_STARTED_AT': 'a.STARTED_AT',
     'LOAD_FINISHED_AT': 'a.FINISHED_AT',
     'LOAD_SECONDS': marina_seconds_between('a.STARTED_AT', 'a.FINISHED_AT'),
-    'DW_ROWS_INSERTED': 'd.DW_ROWS_INSERTED',
-    'DW_ROWS_UPDATED': 'd.DW_ROWS_UPDATED',
-    'DW_ROWS_DELETED': 'd.DW_ROWS_DELETED',
-    'DW_ROWS_UNCHANGED': 'd.DW_ROWS_UNCHANGED',
+    'DW_ROWS_INSERTED': 'r.DW_ROWS_INSERTED',
+    'DW_ROWS_UPDATED': 'r.DW_ROWS_UPDATED',
+    'DW_ROWS_DELETED': 'r.DW_ROWS_DELETED',
+    'DW_ROWS_UNCHANGED': 'r.DW_ROWS_UNCHANGED',
 } -%}
 {%- if columns | sort != row.keys() | list | sort -%}
   {{ exceptions.raise_compiler_error("marina: run-log columns in dw_etl_run_log.yml " ~ (columns | sort) ~ " differ from the hook's " ~ (row.keys() | list | sort)) }}
 {%- endif %}
-{{ 'select' if loop.first else 'union all\nselect' }}
+select
     {%- for c in columns %}
     {{ row[c] }} as {{ c }}{{ ',' if not loop.last }}
     {%- endfor %}
-from (
-    {%- if staging.relation is not none %}
-    select max({{ marina_as_text('SDC_SOURCE_KEY') }}) as SOURCE_KEY, count(*) as ROWS_STAGED from {{ staging.relation }}
-    {%- else %}
-    select {{ marina_typed_null('VARCHAR2(1024)') }} as SOURCE_KEY, {{ marina_typed_null('NUMBER(18,0)') }} as ROWS_STAGED {{ marina_from_one_row() }}
-    {%- endif %}
-) s
-cross join (
-    {%- if dw is not none %}
-    select
-        coalesce(sum(case when DW_LAST_INSERTED = {{ ts }} then 1 else 0 end), 0) as DW_ROWS_INSERTED,
-        coalesce(sum(case when DW_LAST_UPDATED = {{ ts }} and DW_LAST_INSERTED <> {{ ts }} then 1 else 0 end), 0) as DW_ROWS_UPDATED,
-        coalesce(sum(case when DW_DELETED_AT = {{ ts }} then 1 else 0 end), 0) as DW_ROWS_DELETED,
-        coalesce(sum(case when DW_IS_DELETED = 0 and DW_LAST_UPDATED <> {{ ts }} then 1 else 0 end), 0) as DW_ROWS_UNCHANGED
-    from {{ dw }}
-    {%- else %}
-    select
-        {%- for c in ('DW_ROWS_INSERTED', 'DW_ROWS_UPDATED', 'DW_ROWS_DELETED', 'DW_ROWS_UNCHANGED') %}
-        {{ marina_typed_null('NUMBER(18,0)') }} as {{ c }}{{ ',' if not loop.last }}
-        {%- endfor %}
-    {{ marina_from_one_row() }}
-    {%- endif %}
-) d
+from dw_runs r
 left join audit_latest a
-    on a.TABLE_NAME = {{ marina_text_literal(stream) }}
-   and a.SOURCE_KEY = s.SOURCE_KEY
-{%- endfor %}
+    on a.TABLE_NAME = r.TABLE_NAME
+   and a.SOURCE_KEY = r.SOURCE_KEY
 {%- endmacro %}

@@ -6,7 +6,7 @@
     table='account_status',
     stream='molo_account_status',
     key_columns=[['ID', 'NUMBER(10,0)']],
-    columns=[
-        'ID', 'NAME'
-    ]
+    columns='
+        ID NAME
+    '
 ) }}

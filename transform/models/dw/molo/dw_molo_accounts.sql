@@ -6,7 +6,7 @@
     table='accounts',
     stream='molo_accounts',
     key_columns=[['ID', 'NUMBER(10,0)']],
-    columns=[
-        'ID', 'ACCOUNT_STATUS_ID', 'MARINA_LOCATION_ID', 'CONTACT_ID'
-    ]
+    columns='
+        ID ACCOUNT_STATUS_ID MARINA_LOCATION_ID CONTACT_ID
+    '
 ) }}

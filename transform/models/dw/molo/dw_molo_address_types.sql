@@ -6,7 +6,7 @@
     table='address_types',
     stream='molo_address_types',
     key_columns=[['ID', 'NUMBER(10,0)']],
-    columns=[
-        'ID', 'NAME'
-    ]
+    columns='
+        ID NAME
+    '
 ) }}

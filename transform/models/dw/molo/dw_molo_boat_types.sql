@@ -6,7 +6,7 @@
     table='boat_types',
     stream='molo_boat_types',
     key_columns=[['ID', 'NUMBER(10,0)']],
-    columns=[
-        'ID', 'NAME'
-    ]
+    columns='
+        ID NAME
+    '
 ) }}

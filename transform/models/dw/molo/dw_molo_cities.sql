@@ -6,7 +6,7 @@
     table='cities',
     stream='molo_cities',
     key_columns=[['ID', 'NUMBER(10,0)']],
-    columns=[
-        'ID', 'NAME', 'STATE', 'COUNTRY'
-    ]
+    columns='
+        ID NAME STATE COUNTRY
+    '
 ) }}

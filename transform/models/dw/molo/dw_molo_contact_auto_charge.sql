@@ -6,7 +6,7 @@
     table='contact_auto_charge',
     stream='molo_contact_auto_charge',
     key_columns=[['ID', 'NUMBER(10,0)']],
-    columns=[
-        'ID', 'NAME'
-    ]
+    columns='
+        ID NAME
+    '
 ) }}

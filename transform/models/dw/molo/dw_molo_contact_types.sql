@@ -6,7 +6,7 @@
     table='contact_types',
     stream='molo_contact_types',
     key_columns=[['ID', 'NUMBER(10,0)']],
-    columns=[
-        'ID', 'NAME'
-    ]
+    columns='
+        ID NAME
+    '
 ) }}

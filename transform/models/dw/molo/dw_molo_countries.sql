@@ -6,7 +6,7 @@
     table='countries',
     stream='molo_countries',
     key_columns=[['ID', 'NUMBER(10,0)']],
-    columns=[
-        'ID', 'NAME', 'CODE'
-    ]
+    columns='
+        ID NAME CODE
+    '
 ) }}

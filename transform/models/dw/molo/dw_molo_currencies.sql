@@ -6,7 +6,7 @@
     table='currencies',
     stream='molo_currencies',
     key_columns=[['ID', 'NUMBER(10,0)']],
-    columns=[
-        'ID', 'NAME', 'CODE', 'SYMBOL'
-    ]
+    columns='
+        ID NAME CODE SYMBOL
+    '
 ) }}

@@ -6,7 +6,7 @@
     table='due_date_settings',
     stream='molo_due_date_settings',
     key_columns=[['ID', 'NUMBER(10,0)']],
-    columns=[
-        'ID', 'NAME'
-    ]
+    columns='
+        ID NAME
+    '
 ) }}

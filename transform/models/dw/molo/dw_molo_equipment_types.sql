@@ -6,7 +6,7 @@
     table='equipment_types',
     stream='molo_equipment_types',
     key_columns=[['ID', 'NUMBER(10,0)']],
-    columns=[
-        'ID', 'NAME'
-    ]
+    columns='
+        ID NAME
+    '
 ) }}

@@ -6,7 +6,7 @@
     table='installments_payment_methods',
     stream='molo_installments_payment_methods',
     key_columns=[['ID', 'NUMBER(10,0)']],
-    columns=[
-        'ID', 'NAME'
-    ]
+    columns='
+        ID NAME
+    '
 ) }}

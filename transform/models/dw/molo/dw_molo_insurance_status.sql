@@ -6,7 +6,7 @@
     table='insurance_status',
     stream='molo_insurance_status',
     key_columns=[['ID', 'NUMBER(10,0)']],
-    columns=[
-        'ID', 'NAME'
-    ]
+    columns='
+        ID NAME
+    '
 ) }}

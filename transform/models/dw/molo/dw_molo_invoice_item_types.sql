@@ -6,7 +6,7 @@
     table='invoice_item_types',
     stream='molo_invoice_item_types',
     key_columns=[['ID', 'NUMBER(10,0)']],
-    columns=[
-        'ID', 'NAME'
-    ]
+    columns='
+        ID NAME
+    '
 ) }}

@@ -6,7 +6,7 @@
     table='invoice_status',
     stream='molo_invoice_status',
     key_columns=[['ID', 'NUMBER(10,0)']],
-    columns=[
-        'ID', 'NAME'
-    ]
+    columns='
+        ID NAME
+    '
 ) }}

@@ -6,7 +6,7 @@
     table='invoice_types',
     stream='molo_invoice_types',
     key_columns=[['ID', 'NUMBER(10,0)']],
-    columns=[
-        'ID', 'NAME'
-    ]
+    columns='
+        ID NAME
+    '
 ) }}

@@ -6,7 +6,7 @@
     table='item_charge_methods',
     stream='molo_item_charge_methods',
     key_columns=[['ID', 'NUMBER(10,0)']],
-    columns=[
-        'ID', 'NAME'
-    ]
+    columns='
+        ID NAME
+    '
 ) }}

@@ -6,7 +6,7 @@
     table='payment_methods',
     stream='molo_payment_methods',
     key_columns=[['ID', 'NUMBER(10,0)']],
-    columns=[
-        'ID', 'NAME'
-    ]
+    columns='
+        ID NAME
+    '
 ) }}

@@ -6,7 +6,7 @@
     table='payments_provider',
     stream='molo_payments_provider',
     key_columns=[['ID', 'NUMBER(10,0)']],
-    columns=[
-        'ID', 'NAME'
-    ]
+    columns='
+        ID NAME
+    '
 ) }}

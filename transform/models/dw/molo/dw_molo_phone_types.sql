@@ -6,7 +6,7 @@
     table='phone_types',
     stream='molo_phone_types',
     key_columns=[['ID', 'NUMBER(10,0)']],
-    columns=[
-        'ID', 'NAME'
-    ]
+    columns='
+        ID NAME
+    '
 ) }}

@@ -6,7 +6,7 @@
     table='piers',
     stream='molo_piers',
     key_columns=[['ID', 'NUMBER(10,0)']],
-    columns=[
-        'ID', 'NAME', 'MARINA_LOCATION_ID'
-    ]
+    columns='
+        ID NAME MARINA_LOCATION_ID
+    '
 ) }}

@@ -6,7 +6,7 @@
     table='power_needs',
     stream='molo_power_needs',
     key_columns=[['ID', 'NUMBER(10,0)']],
-    columns=[
-        'ID', 'NAME'
-    ]
+    columns='
+        ID NAME
+    '
 ) }}

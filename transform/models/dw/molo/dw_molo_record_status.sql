@@ -6,7 +6,7 @@
     table='record_status',
     stream='molo_record_status',
     key_columns=[['ID', 'NUMBER(10,0)']],
-    columns=[
-        'ID', 'NAME'
-    ]
+    columns='
+        ID NAME
+    '
 ) }}

@@ -6,7 +6,7 @@
     table='recurring_invoice_options',
     stream='molo_recurring_invoice_options',
     key_columns=[['ID', 'NUMBER(10,0)']],
-    columns=[
-        'ID', 'NAME'
-    ]
+    columns='
+        ID NAME
+    '
 ) }}

@@ -6,7 +6,7 @@
     table='reservation_status',
     stream='molo_reservation_status',
     key_columns=[['ID', 'NUMBER(10,0)']],
-    columns=[
-        'ID', 'NAME'
-    ]
+    columns='
+        ID NAME
+    '
 ) }}

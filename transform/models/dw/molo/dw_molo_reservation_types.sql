@@ -6,7 +6,7 @@
     table='reservation_types',
     stream='molo_reservation_types',
     key_columns=[['ID', 'NUMBER(10,0)']],
-    columns=[
-        'ID', 'NAME'
-    ]
+    columns='
+        ID NAME
+    '
 ) }}

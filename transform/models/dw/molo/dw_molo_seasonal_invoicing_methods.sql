@@ -6,7 +6,7 @@
     table='seasonal_invoicing_methods',
     stream='molo_seasonal_invoicing_methods',
     key_columns=[['ID', 'NUMBER(10,0)']],
-    columns=[
-        'ID', 'NAME'
-    ]
+    columns='
+        ID NAME
+    '
 ) }}

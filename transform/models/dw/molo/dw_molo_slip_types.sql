@@ -6,7 +6,7 @@
     table='slip_types',
     stream='molo_slip_types',
     key_columns=[['ID', 'NUMBER(10,0)']],
-    columns=[
-        'ID', 'NAME'
-    ]
+    columns='
+        ID NAME
+    '
 ) }}

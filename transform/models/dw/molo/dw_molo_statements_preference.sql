@@ -6,7 +6,7 @@
     table='statements_preference',
     stream='molo_statements_preference',
     key_columns=[['ID', 'NUMBER(10,0)']],
-    columns=[
-        'ID', 'NAME'
-    ]
+    columns='
+        ID NAME
+    '
 ) }}

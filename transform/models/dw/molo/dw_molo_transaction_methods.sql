@@ -6,7 +6,7 @@
     table='transaction_methods',
     stream='molo_transaction_methods',
     key_columns=[['ID', 'NUMBER(10,0)']],
-    columns=[
-        'ID', 'NAME'
-    ]
+    columns='
+        ID NAME
+    '
 ) }}

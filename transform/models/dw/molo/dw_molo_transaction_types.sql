@@ -6,7 +6,7 @@
     table='transaction_types',
     stream='molo_transaction_types',
     key_columns=[['ID', 'NUMBER(10,0)']],
-    columns=[
-        'ID', 'NAME'
-    ]
+    columns='
+        ID NAME
+    '
 ) }}

@@ -6,7 +6,7 @@
     table='transient_charge_methods',
     stream='molo_transient_charge_methods',
     key_columns=[['ID', 'NUMBER(10,0)']],
-    columns=[
-        'ID', 'NAME'
-    ]
+    columns='
+        ID NAME
+    '
 ) }}

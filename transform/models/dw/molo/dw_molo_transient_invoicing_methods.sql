@@ -6,7 +6,7 @@
     table='transient_invoicing_methods',
     stream='molo_transient_invoicing_methods',
     key_columns=[['ID', 'NUMBER(10,0)']],
-    columns=[
-        'ID', 'NAME'
-    ]
+    columns='
+        ID NAME
+    '
 ) }}

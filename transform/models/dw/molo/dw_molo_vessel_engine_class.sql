@@ -6,7 +6,7 @@
     table='vessel_engine_class',
     stream='molo_vessel_engine_class',
     key_columns=[['ID', 'NUMBER(10,0)']],
-    columns=[
-        'ID', 'NAME'
-    ]
+    columns='
+        ID NAME
+    '
 ) }}

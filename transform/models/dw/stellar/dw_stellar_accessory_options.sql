@@ -6,7 +6,7 @@
     table='accessory_options',
     stream='stellar_accessory_options',
     key_columns=[['ID', 'NUMBER(10,0)']],
-    columns=[
-        'ID', 'ACCESSORY_ID', 'VALUE_TEXT', 'USE_STRIPED_BACKGROUND', 'CREATED_AT', 'UPDATED_AT'
-    ]
+    columns='
+        ID ACCESSORY_ID VALUE_TEXT USE_STRIPED_BACKGROUND CREATED_AT UPDATED_AT
+    '
 ) }}

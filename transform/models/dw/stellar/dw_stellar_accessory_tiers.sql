@@ -6,8 +6,7 @@
     table='accessory_tiers',
     stream='stellar_accessory_tiers',
     key_columns=[['ID', 'NUMBER(10,0)']],
-    columns=[
-        'ID', 'ACCESSORY_ID', 'MIN_HOURS', 'MAX_HOURS', 'PRICE', 'ACCESSORY_OPTION_ID',
-        'CREATED_AT', 'UPDATED_AT'
-    ]
+    columns='
+        ID ACCESSORY_ID MIN_HOURS MAX_HOURS PRICE ACCESSORY_OPTION_ID CREATED_AT UPDATED_AT
+    '
 ) }}

@@ -6,8 +6,7 @@
     table='blacklists',
     stream='stellar_blacklists',
     key_columns=[['ID', 'NUMBER(10,0)']],
-    columns=[
-        'ID', 'LOCATION_ID', 'FIRST_NAME', 'LAST_NAME', 'PHONE', 'CELL', 'EMAIL', 'DL_NUMBER',
-        'NOTES', 'CREATED_AT', 'UPDATED_AT'
-    ]
+    columns='
+        ID LOCATION_ID FIRST_NAME LAST_NAME PHONE CELL EMAIL DL_NUMBER NOTES CREATED_AT UPDATED_AT
+    '
 ) }}

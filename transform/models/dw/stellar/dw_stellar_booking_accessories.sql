@@ -6,8 +6,7 @@
     table='booking_accessories',
     stream='stellar_booking_accessories',
     key_columns=[['BOOKING_ID', 'NUMBER(10,0)'], ['ACCESSORY_ID', 'NUMBER(10,0)']],
-    columns=[
-        'BOOKING_ID', 'ACCESSORY_ID', 'QTY', 'PRICE', 'PRICE_OVERRIDE', 'ACCESSORY_OPTION_ID',
-        'CREATED_AT', 'UPDATED_AT'
-    ]
+    columns='
+        BOOKING_ID ACCESSORY_ID QTY PRICE PRICE_OVERRIDE ACCESSORY_OPTION_ID CREATED_AT UPDATED_AT
+    '
 ) }}

@@ -6,8 +6,7 @@
     table='customer_boats',
     stream='stellar_customer_boats',
     key_columns=[['ID', 'NUMBER(10,0)']],
-    columns=[
-        'ID', 'CUSTOMER_ID', 'SLIP_ID', 'BOAT_NAME', 'BOAT_NUMBER', 'LENGTH_FEET', 'WIDTH_FEET',
-        'CREATED_AT', 'UPDATED_AT'
-    ]
+    columns='
+        ID CUSTOMER_ID SLIP_ID BOAT_NAME BOAT_NUMBER LENGTH_FEET WIDTH_FEET CREATED_AT UPDATED_AT
+    '
 ) }}

@@ -6,8 +6,8 @@
     table='fuel_sales',
     stream='stellar_fuel_sales',
     key_columns=[['ID', 'NUMBER(10,0)']],
-    columns=[
-        'ID', 'LOCATION_ID', 'ADMIN_ID', 'CUSTOMER_NAME', 'FUEL_TYPE', 'QTY', 'PRICE', 'SUB_TOTAL',
-        'TIP', 'GRAND_TOTAL', 'AMOUNT_PAID', 'CREATED_AT', 'UPDATED_AT', 'DELETED_AT'
-    ]
+    columns='
+        ID LOCATION_ID ADMIN_ID CUSTOMER_NAME FUEL_TYPE QTY PRICE SUB_TOTAL TIP GRAND_TOTAL
+        AMOUNT_PAID CREATED_AT UPDATED_AT DELETED_AT
+    '
 ) }}

@@ -6,7 +6,7 @@
     table='holidays',
     stream='stellar_holidays',
     key_columns=[['LOCATION_ID', 'NUMBER(10,0)'], ['HOLIDAY_DATE', 'DATE']],
-    columns=[
-        'LOCATION_ID', 'HOLIDAY_DATE'
-    ]
+    columns='
+        LOCATION_ID HOLIDAY_DATE
+    '
 ) }}

@@ -6,8 +6,7 @@
     table='pos_items',
     stream='stellar_pos_items',
     key_columns=[['ID', 'NUMBER(10,0)']],
-    columns=[
-        'ID', 'LOCATION_ID', 'SKU', 'ITEM_NAME', 'COST', 'PRICE', 'TAX_EXEMPT', 'CREATED_AT',
-        'UPDATED_AT'
-    ]
+    columns='
+        ID LOCATION_ID SKU ITEM_NAME COST PRICE TAX_EXEMPT CREATED_AT UPDATED_AT
+    '
 ) }}

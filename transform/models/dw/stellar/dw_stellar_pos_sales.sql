@@ -6,8 +6,8 @@
     table='pos_sales',
     stream='stellar_pos_sales',
     key_columns=[['ID', 'NUMBER(10,0)']],
-    columns=[
-        'ID', 'LOCATION_ID', 'ADMIN_ID', 'CUSTOMER_NAME', 'SUB_TOTAL', 'TAX_1', 'GRAND_TOTAL',
-        'AMOUNT_PAID', 'CREATED_AT', 'UPDATED_AT', 'DELETED_AT'
-    ]
+    columns='
+        ID LOCATION_ID ADMIN_ID CUSTOMER_NAME SUB_TOTAL TAX_1 GRAND_TOTAL AMOUNT_PAID CREATED_AT
+        UPDATED_AT DELETED_AT
+    '
 ) }}

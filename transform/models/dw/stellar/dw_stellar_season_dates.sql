@@ -6,7 +6,7 @@
     table='season_dates',
     stream='stellar_season_dates',
     key_columns=[['ID', 'NUMBER(10,0)']],
-    columns=[
-        'ID', 'SEASON_ID', 'START_DATE', 'END_DATE'
-    ]
+    columns='
+        ID SEASON_ID START_DATE END_DATE
+    '
 ) }}

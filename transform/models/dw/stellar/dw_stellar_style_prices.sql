@@ -6,8 +6,8 @@
     table='style_prices',
     stream='stellar_style_prices',
     key_columns=[['TIME_ID', 'NUMBER(10,0)']],
-    columns=[
-        'TIME_ID', 'DEFAULT_PRICE', 'HOLIDAY', 'SATURDAY', 'SUNDAY', 'MONDAY', 'TUESDAY',
-        'WEDNESDAY', 'THURSDAY', 'FRIDAY', 'CREATED_AT', 'UPDATED_AT'
-    ]
+    columns='
+        TIME_ID DEFAULT_PRICE HOLIDAY SATURDAY SUNDAY MONDAY TUESDAY WEDNESDAY THURSDAY FRIDAY
+        CREATED_AT UPDATED_AT
+    '
 ) }}
