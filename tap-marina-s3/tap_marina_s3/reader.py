@@ -39,6 +39,19 @@ DUCKDB_CONFIG = {
     "threads": 1, "memory_limit": "320MB", "preserve_insertion_order": True,
     "allocator_flush_threshold": "8MB", "allocator_bulk_deallocation_flush_threshold": "8MB",
 }
+# DuckDB keeps the CSV buffers it has read in its buffer pool until its memory limit presses
+# (measured: a 123 MB member held 118 MB of them while it was typed), so memory grew with the
+# size of the export. The COPY of a table therefore runs under a limit sized by its width: what
+# typing needs (~1.1 MB per column, measured up to 96 columns) and room for a few read buffers.
+# A table that needs more (long values) is typed again under the full limit.
+TYPING_LIMIT_MB = (32, 1.3)  # base, per column
+
+
+def typing_limit_mb(columns: int) -> int:
+    base, per_column = TYPING_LIMIT_MB
+    return int(base + per_column * columns)
+
+
 FETCH_ROWS = 256  # rows per fetch from the streaming result: bounds memory (measured:
 # 5,000 rows per fetch peaked at ~490 MB on a 96-column table, 256 at ~285 MB, same speed)
 
@@ -416,8 +429,15 @@ FROM {numbered} WHERE ok"""
         try:
             if self._path is None:
                 return
-            written = self._con.execute(
-                f"COPY ({good_sql()}) TO {quote(str(target))} ({options})").fetchone()[0]
+            copy = f"COPY ({good_sql()}) TO {quote(str(target))} ({options})"
+            self._con.execute(f"SET memory_limit = '{typing_limit_mb(len(self.table.columns))}MB'")
+            try:
+                written = self._con.execute(copy).fetchone()[0]
+            except duckdb.OutOfMemoryException:
+                logger.info("%s: typed again under DuckDB's full memory limit", self.table.stream)
+                self._con.execute(f"SET memory_limit = '{DUCKDB_CONFIG['memory_limit']}'")
+                written = self._con.execute(copy).fetchone()[0]
+            self._con.execute(f"SET memory_limit = '{DUCKDB_CONFIG['memory_limit']}'")
             if not written:
                 target.unlink(missing_ok=True)
             rejected = 0

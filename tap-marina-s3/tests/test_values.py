@@ -444,3 +444,33 @@ def test_batch_mode_matches_record_mode(tmp_path, rows):
         assert got["_sdc_exported_at"] == dt.datetime(2025, 11, 17, 8, 30)
     if rows == "only good rows":
         assert batch_stats.rows_rejected == 0 and batch_stats.rows_emitted == 2
+
+
+def _read_ahead(data: bytes, tmp: Path) -> list[bytes | Reject]:
+    """What a read-ahead worker writes for the table, as the main thread replays it."""
+    reader = TableReader(KINDS, work_dir=tmp)
+    reader.prepare(io.BytesIO(data), '{"record":{')
+    reader.read_ahead("}}\n")
+    return list(reader.results("}}\n"))
+
+
+def test_a_table_that_needs_more_memory_is_typed_again_under_the_full_limit(
+        tmp_path, monkeypatch, caplog):
+    """A table is typed under a memory limit sized by its width (so that DuckDB drops the CSV
+    buffers it has read); one that needs more is typed again under the full limit, and its
+    records and rejects are the same."""
+    import tap_marina_s3.reader as reader_module
+
+    data = csv_bytes(HEADER, one_value_rows(CASES) * 20)
+    lineage = Lineage("molo/export.zip", "Kinds.csv", "2025-11-17T08:30:00")
+    caplog.set_level("INFO", logger="tap-marina-s3")
+    expected = _read_ahead(data, tmp_path)
+    expected_batch = read_batch(data, tmp_path, lineage)
+    assert "typed again" not in caplog.text  # the sized limit is enough for this table
+    assert any(isinstance(item, Reject) for item in expected)
+    assert any(not isinstance(item, Reject) for item in expected)
+
+    monkeypatch.setattr(reader_module, "TYPING_LIMIT_MB", (1, 0))  # too small for any table
+    assert _read_ahead(data, tmp_path) == expected
+    assert read_batch(data, tmp_path, lineage) == expected_batch
+    assert f"{KINDS.stream}: typed again under DuckDB's full memory limit" in caplog.text
