@@ -99,7 +99,7 @@ class Run:
         self.order = tuple(order)  # selected tables, in the order their streams are synced
         self._lock = threading.Lock()  # exports are opened by the streams and the read-ahead
         self._read_ahead: ReadAhead[TableReader] | None = None
-        self._budget = Budget(READ_AHEAD_COLUMNS)
+        self._budget = Budget(int(config.get("typing_columns") or READ_AHEAD_COLUMNS))
         self.limits = Limits(
             max_member_bytes=int(config.get("max_member_bytes") or Limits.max_member_bytes),
             max_compression_ratio=float(

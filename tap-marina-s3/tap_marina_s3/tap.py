@@ -8,7 +8,7 @@ from singer_sdk import typing as th
 from .archives import Limits
 from .output import FastWriter
 from .catalog import SYSTEMS, load_catalog
-from .run import Run
+from .run import READ_AHEAD_COLUMNS, Run
 from .streams import AuditStream, RejectsStream, TableStream
 
 
@@ -67,6 +67,10 @@ class TapMarinaS3(Tap):
         th.Property("max_compression_ratio", th.NumberType,
                     default=Limits.max_compression_ratio,
                     description="Largest uncompressed/compressed ratio accepted (zip bombs)."),
+        th.Property("typing_columns", th.IntegerType, default=READ_AHEAD_COLUMNS,
+                    description="Columns typed at once by the read-ahead workers together "
+                    "(~1.2 MB of memory each): the default keeps the tap under 300 MB; more "
+                    "lets two wide tables be typed side by side (140: ~15% faster, 330-360 MB)."),
     ).to_dict()
 
     _run: Run | None = None

@@ -3,7 +3,7 @@
 Reports records/s, MB/s (uncompressed CSV read), CPU time and peak RSS; with --scale-check it
 also runs an export 4x larger and reports whether peak memory grew.
 
-    .venv/bin/python tests/bench/bench_tap.py [--rows 700000] [--scale-check]
+    .venv/bin/python tests/bench/bench_tap.py [--rows 700000] [--scale-check] [--typing-columns N]
 """
 
 from __future__ import annotations
@@ -18,10 +18,10 @@ from pathlib import Path
 from common import TAP_BIN, Watch, env, exports, machine, tap_config
 
 
-def run_tap(rows: int) -> dict:
+def run_tap(rows: int, settings: dict) -> dict:
     folder, manifest = exports(rows)
     with tempfile.TemporaryDirectory() as tmp:
-        config = tap_config(folder, Path(tmp) / "config.json")
+        config = tap_config(folder, Path(tmp) / "config.json", **settings)
         proc = subprocess.Popen([str(TAP_BIN / "tap-marina-s3"), "--config", str(config)],
                                 stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env())
         watch = Watch(proc)
@@ -63,10 +63,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rows", type=int, default=700_000)
     parser.add_argument("--scale-check", action="store_true", help="also run 4x the rows")
+    parser.add_argument("--typing-columns", type=int,
+                        help="the tap's setting typing_columns (default: the tap's default)")
     args = parser.parse_args()
-    results = {"machine": machine(), "tap": run_tap(args.rows)}
+    settings = {"typing_columns": args.typing_columns} if args.typing_columns else {}
+    results = {"machine": machine(), **settings, "tap": run_tap(args.rows, settings)}
     if args.scale_check:
-        results["tap_4x"] = run_tap(args.rows * 4)
+        results["tap_4x"] = run_tap(args.rows * 4, settings)
     print(json.dumps(results, indent=2))
 
 
