@@ -434,15 +434,16 @@ FROM {numbered} WHERE ok"""
             if self._path is None:
                 return
             copy = f"COPY ({good_sql()}) TO {quote(str(target))} ({options})"
+            full_limit = f"SET memory_limit = '{DUCKDB_CONFIG['memory_limit']}'"
             limit = typing_limit_mb(len(self.table.columns)) + buffer_mb
             self._con.execute(f"SET memory_limit = '{limit}MB'")
             try:
                 written = self._con.execute(copy).fetchone()[0]
             except duckdb.OutOfMemoryException:
                 logger.info("%s: typed again under DuckDB's full memory limit", self.table.stream)
-                self._con.execute(f"SET memory_limit = '{DUCKDB_CONFIG['memory_limit']}'")
+                self._con.execute(full_limit)
                 written = self._con.execute(copy).fetchone()[0]
-            self._con.execute(f"SET memory_limit = '{DUCKDB_CONFIG['memory_limit']}'")
+            self._con.execute(full_limit)  # the rejects query runs under the full limit
             if not written:
                 target.unlink(missing_ok=True)
             rejected = 0

@@ -190,8 +190,9 @@ class Run:
 
     def _read(self, export: OpenExport, table: Table, member: str, batch: bool) -> TableReader:
         """One table of one export, read to the end (in a worker thread). Each worker types
-        with one DuckDB thread; the tables typed at once have at most READ_AHEAD_COLUMNS
-        columns together (a typing query holds ~1.5 MB per column), unless one alone is wider."""
+        with one DuckDB thread; the tables typed at once have at most `typing_columns` columns
+        together (default READ_AHEAD_COLUMNS; ~1.2 MB of memory per column), unless one alone
+        is wider."""
         reader = TableReader(table, day_first=bool(self.config.get("day_first")),
                              work_dir=self.work_dir)
         ref = export.ref

@@ -77,28 +77,7 @@ stg_latest as (
         select 1 from stg_duplicate_ids d where d.DW_ID = s.DW_ID
     )
     union all
-    select
-        {%- for c in columns %}
-        r.{{ c }},
-        {%- endfor %}
-        r.DW_ID,
-        r.SDC_ROW_HASH,
-        r.SDC_SOURCE_KEY
-    from (
-        select
-            {%- for c in columns %}
-            s.{{ c }},
-            {%- endfor %}
-            s.DW_ID,
-            s.SDC_ROW_HASH,
-            s.SDC_SOURCE_KEY,
-            {{ latest_rank }} as DW_ROW_RANK
-        from {{ stg_rows }} s
-        where exists (
-            select 1 from stg_duplicate_ids d where d.DW_ID = s.DW_ID
-        )
-    ) r
-    where r.DW_ROW_RANK = 1
+    {{ marina_latest_rows(stg_rows, columns, latest_rank, 'stg_duplicate_ids') }}
 )
 
 select
@@ -160,21 +139,11 @@ upserts as (
         {{ marina_null_timestamp() }} as DW_DELETED_AT,
         s.SDC_SOURCE_KEY as DW_SOURCE_KEY
     from (
-        select
-            {%- for c in columns %}
-            r.{{ c }},
-            {%- endfor %}
-            r.DW_ID,
-            r.SDC_ROW_HASH,
-            r.SDC_SOURCE_KEY,
-            {{ latest_rank }} as DW_ROW_RANK
-        from {{ stg_rows }} r
-        where r.DW_ID in (select DW_ID from changed_keys)
+    {{ marina_latest_rows(stg_rows, columns, latest_rank, 'changed_keys') }}
     ) s
     join changed_keys c
         on c.DW_ID = s.DW_ID
        and coalesce(c.SDC_ROW_HASH, '-') = coalesce(s.SDC_ROW_HASH, '-')
-    where s.DW_ROW_RANK = 1
 ),
 
 {#- live DW keys absent from staging (narrow); the rejects are looked up for these only #}
@@ -217,4 +186,31 @@ select * from upserts
 union all
 select * from deletions
 {%- endif %}
+{%- endmacro %}
+
+
+{#- For marina_dw_table: the latest staging row (business columns, DW_ID, hash, export) of each
+    DW_ID listed by the CTE `ids` (the first run's duplicated IDs, an incremental run's changed
+    keys). stg_rows: the staging subquery with DW_ID; latest_rank: the row_number() ranking. -#}
+{% macro marina_latest_rows(stg_rows, columns, latest_rank, ids) -%}
+select
+        {%- for c in columns %}
+        r.{{ c }},
+        {%- endfor %}
+        r.DW_ID,
+        r.SDC_ROW_HASH,
+        r.SDC_SOURCE_KEY
+    from (
+        select
+            {%- for c in columns %}
+            s.{{ c }},
+            {%- endfor %}
+            s.DW_ID,
+            s.SDC_ROW_HASH,
+            s.SDC_SOURCE_KEY,
+            {{ latest_rank }} as DW_ROW_RANK
+        from {{ stg_rows }} s
+        where s.DW_ID in (select DW_ID from {{ ids }})
+    ) r
+    where r.DW_ROW_RANK = 1
 {%- endmacro %}

@@ -275,20 +275,23 @@ def _text_item(value: str) -> str:
     return value
 
 
+def _name_item(name: str) -> str:
+    """A column name for a list string: a text item without spaces (they separate names)."""
+    if " " in _text_item(name):
+        raise ValueError(f"column name with a space: {name!r}")
+    return name
+
+
 def _names_text(names: list[str], indent: int) -> str:
-    body = " ".join(_text_item(n) for n in names)
-    if any(" " in n for n in names):
-        raise ValueError(f"column names with spaces: {names}")
+    body = " ".join(_name_item(n) for n in names)
     lines = textwrap.wrap(body, width=100 - indent, break_long_words=False, break_on_hyphens=False)
     pad = " " * indent
     return "'\n" + "\n".join(pad + ln for ln in lines) + "\n" + " " * (indent - 4) + "'"
 
 
 def staging_sql(t: dict) -> str:
-    for c in t["columns"]:
-        if " " in _text_item(c["name"]):
-            raise ValueError(f"{t['stream']}: column name with a space: {c['name']!r}")
-    cols = "".join(f"        {c['name']} {_text_item(c['oracle_type'])}\n" for c in t["columns"])
+    cols = "".join(f"        {_name_item(c['name'])} {_text_item(c['oracle_type'])}\n"
+                   for c in t["columns"])
     return (SQL_HEADER
             + "{{ marina_staging_view(\n"
             + f"    source({t['system']!r}, {t['staging_table']!r}),\n"
