@@ -11,6 +11,7 @@ Rows stream out in file order; memory does not grow with the file.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import json
@@ -40,19 +41,35 @@ DUCKDB_CONFIG = {
     "allocator_flush_threshold": "8MB", "allocator_bulk_deallocation_flush_threshold": "8MB",
 }
 # DuckDB keeps the CSV buffers it has read in its buffer pool until its memory limit presses
-# (measured: a 123 MB member held 118 MB of them while it was typed), so memory grew with the
-# size of the export. The COPY of a table therefore runs under a limit sized by its width: what
-# typing needs (~1.1 MB per column, measured up to 96 columns) and room for a few read buffers.
-# A table that needs more (long values) is typed again under the full limit.
+# (measured: a 123 MB member held 118 MB of them while it was typed; the serial scan of a file
+# that is not strict RFC 4180, e.g. CRLF rows with LF inside quoted fields, still does), so
+# memory grew with the size of the export. The COPY of a table therefore runs under a limit
+# sized by its width: what typing needs (~1 MB per column, measured up to 96 columns) and room
+# for a few read buffers. A table that needs more (long values) is typed again under the full
+# limit.
 # A Parquet COPY also buffers a row group (20,000 rows): under the typing limit alone it spilled,
 # ~40% more CPU on the widest table.
-TYPING_LIMIT_MB = (32, 1.3)  # base, per column
+TYPING_LIMIT_MB = (16, 1.3)  # base, per column
 ROW_GROUP_MB = 64
 
 
 def typing_limit_mb(columns: int) -> int:
     base, per_column = TYPING_LIMIT_MB
     return int(base + per_column * columns)
+
+
+def csv_source(path: Path, width: int, *, strict: bool) -> str:
+    """DuckDB's scan of a transcoded member, every field as text (c0, c1, ...). `strict`: every
+    row is known to have exactly `width` fields, so the file may be scanned in parallel.
+    Otherwise a serial scan pads short rows with NULLs and reads up to EXTRA_FIELDS more fields
+    (DuckDB cannot pad rows in parallel), so that the typing query can tell each row's shape."""
+    ncols = width if strict else width + EXTRA_FIELDS
+    columns = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(ncols)) + "}"
+    scan = ("null_padding=false, strict_mode=true, parallel=true" if strict else
+            "null_padding=true, strict_mode=false, parallel=false")
+    return (f"read_csv({quote(str(path))}, header=false, columns={columns}, delim=',', "
+            f"quote='\"', escape='\"', nullstr='\x01', {scan}, "
+            "auto_detect=false, max_line_size=2097152, buffer_size=4194304)")
 
 
 FETCH_ROWS = 256  # rows per fetch from the streaming result: bounds memory (measured:
@@ -168,12 +185,9 @@ class Transcoder:
             data = self._take_header(data)
             if not data:
                 return
-        if not data.isascii():
-            try:
-                data.decode("utf-8")
-            except UnicodeDecodeError:
-                self._write_lines(out, data)
-                return
+        if not _is_utf8(data):
+            self._write_lines(out, data)
+            return
         out.write(data)
         self._in_quotes ^= data.count(b'"') % 2 == 1
         if not self._has_rows and not data.isspace():
@@ -209,6 +223,26 @@ class Transcoder:
                 self._fallback_row = False
 
 
+UTF8_SLICE = 1 << 16
+
+
+def _is_utf8(data: bytes) -> bool:
+    """Whether `data` (whole lines) is valid UTF-8. Checked in 64 KB slices: decoding a whole
+    block at once allocates a string as large as the block each time, and the page faults of
+    those fresh allocations cost more than the check itself."""
+    if data.isascii():
+        return True
+    decode = codecs.getincrementaldecoder("utf-8")().decode
+    view = memoryview(data)
+    try:
+        for start in range(0, len(data), UTF8_SLICE):
+            decode(view[start:start + UTF8_SLICE])
+        decode(b"", True)
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
 def _to_utf8(line: bytes) -> tuple[bytes, bool]:
     """The line as UTF-8, and whether it had to be decoded with the fallback encoding."""
     if line.isascii():
@@ -241,7 +275,8 @@ class TableReader:
         self._spool: Path | None = None  # read ahead: the RECORD lines
         self.batch_file: Path | None = None  # read ahead, batch mode: the Parquet file
         self._rejects_file: Path | None = None  # read ahead: the rejects
-        self._rows: int | None = None  # rows in the file, when it is well formed
+        self._rows: int | None = None  # rows in the file, when they could be counted
+        self._strict = False  # every row has the header's number of fields
 
     def match_header(self, header: list[str]) -> tuple[list[int | None], list[int]]:
         """Match the file's header to the catalog and record missing and extra columns."""
@@ -264,14 +299,7 @@ class TableReader:
         positions, extras = self.match_header(header)
         width = len(header)
         ncols = width if strict else width + EXTRA_FIELDS
-        columns = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(ncols)) + "}"
-        scan = ("null_padding=false, strict_mode=true, parallel=true" if strict else
-                "null_padding=true, strict_mode=false, parallel=false")
-        source = (
-            f"read_csv({quote(str(path))}, header=false, columns={columns}, delim=',', "
-            f"quote='\"', escape='\"', nullstr='\x01', {scan}, "
-            "auto_detect=false, max_line_size=2097152, buffer_size=4194304)"
-        )
+        source = csv_source(path, width, strict=strict)
         names = [c.name for c in table.columns]
         fast, parsed, values, errors = [], [], [], []
         for i, (column, pos) in enumerate(zip(table.columns, positions)):
@@ -335,24 +363,21 @@ class TableReader:
       'record_key': CASE WHEN {key_ok} THEN {key_text} END}})
   END"""
         extra = f"CAST({extra_json} AS VARCHAR)"
-        if batch is None:
-            return f"""
-SELECT
-  CASE WHEN ok THEN encode({quote(prefix)} || substr(j, 2, length(j) - 2)
-    || ',"_sdc_extra":' || coalesce({extra}, 'null')
-    || ',"_sdc_row_hash":"' || md5(j) || '","_sdc_row_number":') END AS rec,
-  {rej} AS rej
-FROM {core}"""
         numbered = f"(SELECT *, row_number() OVER () AS rn FROM {core})"  # a streaming window
+        # A RECORD line: the prefix (up to the lineage), the bookkeeping properties, then the
+        # business values: j without its opening brace (ltrim only looks at the first bytes;
+        # cutting both braces off with substr walks every character of a non-ASCII j), whose
+        # closing brace closes the record. One concat builds the line (a chain of || would
+        # build every intermediate string). The suffix closes the message.
+        line = (f"concat({quote(prefix)}, '\"_sdc_extra\":', coalesce({extra}, 'null'), "
+                "',\"_sdc_row_hash\":\"', md5(j), '\",\"_sdc_row_number\":', CAST(rn AS VARCHAR), "
+                f"',', ltrim(j, '{{'), {quote(suffix)})")
+        if batch is None:
+            return f"SELECT CASE WHEN ok THEN encode({line}) END AS rec, {rej} AS rej FROM {numbered}"
         if batch == "rejects":
             return f"SELECT rn, {rej} AS rej FROM {numbered} WHERE NOT ok ORDER BY rn"
-        if batch == "lines":  # the RECORD lines of record mode, numbered by DuckDB
-            return f"""
-SELECT {quote(prefix)} || substr(j, 2, length(j) - 2)
-    || ',"_sdc_extra":' || coalesce({extra}, 'null')
-    || ',"_sdc_row_hash":"' || md5(j) || '","_sdc_row_number":' || CAST(rn AS VARCHAR)
-    || {quote(suffix)}
-FROM {numbered} WHERE ok"""
+        if batch == "lines":  # the RECORD lines of record mode
+            return f"SELECT {line} FROM {numbered} WHERE ok"
         typed_columns = ", ".join(  # Parquet has no 128-bit integer: wide ones go as DECIMAL
             (f'CAST(v{i} AS DECIMAL({c.precision_scale[0]}, 0))' if c.kind == "integer"
              and c.precision_scale[0] > 18 else f"v{i}") + f' AS "{c.property_name}"'
@@ -365,20 +390,21 @@ SELECT {typed_columns},
 FROM {numbered} WHERE ok"""
 
     @staticmethod
-    def well_formed(con: duckdb.DuckDBPyConnection, path: Path, width: int) -> int | None:
-        """The number of rows when every row has exactly `width` fields (a quick parallel
-        scan, ~0.3 s per 100K rows, that lets the typing query scan in parallel too); else
-        None, and the typing query reads serially, padding short rows so they become rejects."""
-        columns = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(width)) + "}"
-        try:
-            return con.execute(
-                f"SELECT count(*) FROM read_csv({quote(str(path))}, header=false, "
-                f"columns={columns}, delim=',', quote='\"', escape='\"', nullstr='\x01', "
-                "null_padding=false, strict_mode=true, parallel=true, auto_detect=false, "
-                "max_line_size=2097152, buffer_size=4194304)"
-            ).fetchone()[0]
-        except duckdb.Error:
-            return None
+    def count_rows(con: duckdb.DuckDBPyConnection, path: Path, width: int) -> tuple[int | None, bool]:
+        """The number of rows the typing query will read, and whether every row has exactly
+        `width` fields in RFC 4180 form (strict: the typing query may then scan the file in
+        parallel; ~0.3 s per 100K rows). Otherwise the rows as the padded serial scan of the
+        typing query reads them (short rows padded, so that they become rejects), or None when
+        even that scan fails. Knowing the count lets a read skip its rejects pass when every
+        row was written."""
+        for strict in (True, False):
+            try:
+                count = con.execute(
+                    f"SELECT count(*) FROM {csv_source(path, width, strict=strict)}").fetchone()[0]
+                return count, strict
+            except duckdb.Error:
+                continue  # not well formed: count the rows as the padded scan reads them
+        return None, False
 
     def prepare(self, raw: BinaryIO, prefix: str = "", *, batch: Lineage | None = None,
                 start: bool = False) -> None:
@@ -387,7 +413,8 @@ FROM {numbered} WHERE ok"""
         Parquet file, `batch` gives their lineage) produce the rows.
 
         `prefix` opens the RECORD message up to the record's first property; each record's line
-        is prefix + properties + `,"_sdc_row_number":N` + a suffix. `start`: plan and start
+        is prefix + `_sdc_extra`, `_sdc_row_hash`, `_sdc_row_number` + the business properties
+        (closing the record) + a suffix that closes the message. `start`: plan and start
         `fetch`'s query now (it then holds ~1.5 MB per column until fetched).
         """
         self._con = duckdb.connect(config=DUCKDB_CONFIG)
@@ -397,7 +424,8 @@ FROM {numbered} WHERE ok"""
             self.has_header = transcoder.header is not None
             if self._path is not None:
                 self._header = transcoder.header
-                self._rows = self.well_formed(self._con, self._path, len(self._header))
+                self._rows, self._strict = self.count_rows(self._con, self._path,
+                                                           len(self._header))
                 self._prefix, self._lineage = prefix, batch
                 if start:
                     self._cursor = self._con.execute(self._query(prefix))
@@ -408,7 +436,7 @@ FROM {numbered} WHERE ok"""
             raise
 
     def _query(self, prefix: str = "", batch: Lineage | str | None = None, suffix: str = "") -> str:
-        return self.build_query(self._path, self._header, prefix, strict=self._rows is not None,
+        return self.build_query(self._path, self._header, prefix, strict=self._strict,
                                 batch=batch, suffix=suffix)
 
     def write_batch(self, target: Path) -> Iterator[Reject]:
@@ -447,7 +475,7 @@ FROM {numbered} WHERE ok"""
             if not written:
                 target.unlink(missing_ok=True)
             rejected = 0
-            if self._rows is None or self._rows != written:
+            if self._rows != written:  # some rows were rejected (or the rows could not be counted)
                 cursor = self._con.execute(self._query(batch="rejects"))
                 while rows := cursor.fetchmany(FETCH_ROWS):
                     for row_number, rej in rows:
@@ -476,7 +504,7 @@ FROM {numbered} WHERE ok"""
                     row_number += 1
                     if rec is not None:
                         emitted += 1
-                        lines += (rec, b"%d" % row_number, end)
+                        lines += (rec, end)
                     else:
                         if lines:
                             yield b"".join(lines)

@@ -12,6 +12,7 @@ import tempfile
 import threading
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 from singer_sdk.helpers._batch import BatchConfig
@@ -26,9 +27,10 @@ logger = logging.getLogger("tap-marina-s3")
 STATE_STREAM = "marina_load_audit"
 KEEP_LOADED = 200  # exports remembered per system in the state
 READ_AHEAD = 2  # worker threads reading tables ahead (each with one DuckDB thread)
-READ_AHEAD_DEPTH = 8  # tables read ahead of the one being written out (their results: files)
+READ_AHEAD_DEPTH = 16  # tables read ahead of the one being written out (their results: files;
+# with 8, the workers sat idle while the main thread wrote out a big table's records)
 READ_AHEAD_COLUMNS = 100  # columns typed at once, all workers together (memory: <300 MB peak)
-RECORD_SUFFIX = "}}\n"  # closes a RECORD line after its last property
+RECORD_SUFFIX = "}\n"  # closes a RECORD message after its record object
 
 
 def utcnow() -> str:
@@ -110,7 +112,9 @@ class Run:
         self.loaded: dict[str, list[dict]] = {
             k: list(v) for k, v in bookmarks.get("loaded_exports", {}).items()
         }
-        self._exports: dict[str, list[OpenExport]] = {}
+        self._exports: dict[str, list[OpenExport]] = {}  # the systems the streams asked for
+        self._opener: ThreadPoolExecutor | None = None
+        self._opening: dict[str, Future[list[OpenExport]]] = {}
         self._folder: Path | None = None
         self.work_dir = Path(tempfile.mkdtemp(prefix="marina-run-"))
         self.audit_rows: list[dict] = []
@@ -140,10 +144,19 @@ class Run:
         return None
 
     def exports(self, system: str) -> list[OpenExport]:
+        """The pending exports of `system`, fetched and opened. The first call starts opening
+        every system's exports in a background thread, this system's first: a Stellar archive
+        is inflated while the MOLO tables are being read. An error opening an export is raised
+        here, when its system is asked for."""
         with self._lock:
-            if system not in self._exports:
-                self._exports[system] = self._open_pending(system)
-            return self._exports[system]
+            if self._opener is None:
+                self._opener = ThreadPoolExecutor(max_workers=1, thread_name_prefix="open-exports")
+                for name in sorted(SYSTEMS, key=lambda name: name != system):
+                    self._opening[name] = self._opener.submit(self._open_pending, name)
+        exports = self._opening[system].result()
+        with self._lock:
+            self._exports.setdefault(system, exports)
+        return exports
 
     # -- batch mode --------------------------------------------------------------------------
     @functools.cached_property
@@ -191,30 +204,32 @@ class Run:
     def _read(self, export: OpenExport, table: Table, member: str, batch: bool) -> TableReader:
         """One table of one export, read to the end (in a worker thread). Each worker types
         with one DuckDB thread; the tables typed at once have at most `typing_columns` columns
-        together (default READ_AHEAD_COLUMNS; ~1.2 MB of memory per column), unless one alone
-        is wider."""
+        together (default READ_AHEAD_COLUMNS; ~1 MB of memory per column), unless one alone
+        is wider. Copying the member and counting its rows need little memory: they run
+        outside the budget, so a worker prepares its next table while a wide one is typed."""
         reader = TableReader(table, day_first=bool(self.config.get("day_first")),
                              work_dir=self.work_dir)
         ref = export.ref
-        with self._budget.take(len(table.columns)):
-            if batch:
-                with export.archive.open(member) as raw:
-                    reader.prepare(raw, batch=Lineage(ref.key, member, ref.exported_at.isoformat()))
-                target = self.batch_folder / f"{table.stream}-{uuid.uuid4().hex}.parquet"
-                reader.read_ahead(batch_file=target)
-                reader.batch_file = target if target.exists() else None
-                return reader
-            extracted = dt.datetime.now(dt.timezone.utc).isoformat()
-            lineage = json.dumps({
-                "_sdc_source_key": ref.key,
-                "_sdc_source_member": member,
-                "_sdc_exported_at": ref.exported_at.isoformat(),
-            }, ensure_ascii=False)[1:-1]
-            prefix = (f'{{"type":"RECORD","stream":{json.dumps(table.stream)},'
-                      f'"version":{ref.version},"time_extracted":"{extracted}",'
-                      f'"record":{{{lineage},')
+        if batch:
             with export.archive.open(member) as raw:
-                reader.prepare(raw, prefix)
+                reader.prepare(raw, batch=Lineage(ref.key, member, ref.exported_at.isoformat()))
+            target = self.batch_folder / f"{table.stream}-{uuid.uuid4().hex}.parquet"
+            with self._budget.take(len(table.columns)):
+                reader.read_ahead(batch_file=target)
+            reader.batch_file = target if target.exists() else None
+            return reader
+        extracted = dt.datetime.now(dt.timezone.utc).isoformat()
+        lineage = json.dumps({
+            "_sdc_source_key": ref.key,
+            "_sdc_source_member": member,
+            "_sdc_exported_at": ref.exported_at.isoformat(),
+        }, ensure_ascii=False)[1:-1]
+        prefix = (f'{{"type":"RECORD","stream":{json.dumps(table.stream)},'
+                  f'"version":{ref.version},"time_extracted":"{extracted}",'
+                  f'"record":{{{lineage},')
+        with export.archive.open(member) as raw:
+            reader.prepare(raw, prefix)
+        with self._budget.take(len(table.columns)):
             reader.read_ahead(RECORD_SUFFIX)
         return reader
 
@@ -275,9 +290,12 @@ class Run:
         if self._read_ahead is not None:
             self._read_ahead.close()
             self._read_ahead = None
-        for exports in self._exports.values():
-            for export in exports:
-                export.archive.close()
+        if self._opener is not None:
+            self._opener.shutdown(wait=True)
+        for future in self._opening.values():
+            if future.exception() is None:
+                for export in future.result():
+                    export.archive.close()
         if self._folder is not None:
             remove_folder(self._folder)
         remove_folder(self.work_dir)

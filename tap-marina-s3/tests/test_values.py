@@ -49,7 +49,7 @@ def read(data: bytes, tmp: Path, *, day_first: bool = False, table: Table = KIND
     """Read CSV bytes with the tap's reader: ({row number: record or Reject}, stats)."""
     reader = TableReader(table, day_first=day_first, work_dir=tmp)
     out: dict[int, dict | Reject] = {}
-    for item in reader.rows(io.BytesIO(data), '{"record":{', "}}\n"):
+    for item in reader.rows(io.BytesIO(data), '{"record":{', "}\n"):
         if isinstance(item, Reject):
             out[item.row_number] = item
         else:
@@ -450,8 +450,8 @@ def _read_ahead(data: bytes, tmp: Path) -> list[bytes | Reject]:
     """What a read-ahead worker writes for the table, as the main thread replays it."""
     reader = TableReader(KINDS, work_dir=tmp)
     reader.prepare(io.BytesIO(data), '{"record":{')
-    reader.read_ahead("}}\n")
-    return list(reader.results("}}\n"))
+    reader.read_ahead("}\n")
+    return list(reader.results("}\n"))
 
 
 def test_a_table_that_needs_more_memory_is_typed_again_under_the_full_limit(
