@@ -142,6 +142,24 @@ def test_archive_fault_fails_the_run_and_leaves_state(tmp_path, fault):
     assert [r["_sdc_source_key"] for r in retry.records(stream)] == [new] * 3
 
 
+def test_a_broken_export_opened_in_the_background_fails_the_run(tmp_path):
+    """Every system's exports are fetched and opened in a background thread from the first
+    request (a Stellar archive is inflated while MOLO is read). A broken Stellar export must
+    still fail the run with its own message (not hang it, not be lost in that thread), activate
+    nothing of Stellar, and leave the state without either export, so both are retried."""
+    write_zip(tmp_path / "molo" / MOLO_OLD, {"Slips.csv": slips_csv()}, mtime=T0)
+    bad = tmp_path / "stellar" / STELLAR_OLD
+    bad.parent.mkdir(parents=True, exist_ok=True)
+    bad.write_bytes(FAULTS["corrupt_tar"][1])
+    error, failed = run_tap_failing(config(tmp_path))
+    assert isinstance(error, ExportError) and str(error).startswith(f"{STELLAR_OLD}:"), error
+    assert "corrupt gzip/tar" in str(error)
+    assert not [m for m in failed.of_type("ACTIVATE_VERSION") if m["stream"].startswith("stellar")]
+    for state_message in failed.of_type("STATE"):
+        assert loaded_keys(state_message["value"], "molo") == []
+        assert loaded_keys(state_message["value"], "stellar") == []
+
+
 # ------------------------------------------------------------------ tables and columns
 def test_missing_table_warns_and_other_tables_load(tmp_path, caplog):
     caplog.set_level(logging.INFO)

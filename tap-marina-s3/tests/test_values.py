@@ -474,3 +474,42 @@ def test_a_table_that_needs_more_memory_is_typed_again_under_the_full_limit(
     assert _read_ahead(data, tmp_path) == expected
     assert read_batch(data, tmp_path, lineage) == expected_batch
     assert f"{KINDS.stream}: typed again under DuckDB's full memory limit" in caplog.text
+
+
+@pytest.mark.parametrize("bad_row", [False, True])
+def test_a_file_that_is_not_strict_csv_is_counted_and_checked_for_rejects_only_when_needed(
+        tmp_path, monkeypatch, bad_row):
+    """CRLF rows with an LF inside a quoted field are not strict RFC 4180 for DuckDB: the file
+    is typed by the padded serial scan. Its rows are still counted first, so the second typing
+    pass that finds rejects runs only when some row was not written."""
+    rows = [[str(i)] + [""] * (WIDTH - 1) for i in range(1, 6)]
+    rows[0][HEADER.index("Note")] = "two\nlines"  # the first row: DuckDB then takes LF as the newline
+    if bad_row:
+        rows[3][HEADER.index("Amount")] = "x"
+    data = csv_bytes(HEADER, rows, newline="\r\n")
+    queries: list[object] = []
+    build = TableReader.build_query
+
+    def recording(self, *args, **kwargs):
+        queries.append((kwargs.get("strict"), kwargs.get("batch")))
+        return build(self, *args, **kwargs)
+
+    monkeypatch.setattr(TableReader, "build_query", recording)
+    items = _read_ahead(data, tmp_path)
+    rejects = [item for item in items if isinstance(item, Reject)]
+    records = [json.loads(line)["record"] for item in items if not isinstance(item, Reject)
+               for line in item.decode("utf-8").splitlines()]
+    assert ("two\nlines", 1) in [(r["note"], r["_sdc_row_number"]) for r in records]
+    assert all(strict is False for strict, _ in queries)  # the serial, padded scan
+    assert ((False, "rejects") in queries) is bad_row
+    assert [r.row_number for r in rejects] == ([4] if bad_row else [])
+    assert len(records) == (4 if bad_row else 5)
+
+
+def test_utf8_check_in_slices_keeps_a_character_cut_by_a_slice_boundary():
+    from tap_marina_s3.reader import UTF8_SLICE, _is_utf8
+
+    text = b"a" * (UTF8_SLICE - 1) + "✓ naïve\n".encode()  # ✓ spans the first slice boundary
+    assert _is_utf8(text) and _is_utf8(b"plain ascii\n")
+    assert not _is_utf8(text + b"caf\xe9\n")  # cp1252, not UTF-8
+    assert not _is_utf8(b"a" * (UTF8_SLICE - 1) + b"\xe2\x9c")  # cut short at the end
