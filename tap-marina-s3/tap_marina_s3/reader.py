@@ -51,6 +51,7 @@ DUCKDB_CONFIG = {
 # ~40% more CPU on the widest table.
 TYPING_LIMIT_MB = (16, 1.3)  # base, per column
 ROW_GROUP_MB = 64
+COUNT_LIMIT_MB = 48  # counting the rows of a member
 
 
 def typing_limit_mb(columns: int) -> int:
@@ -243,6 +244,39 @@ def _is_utf8(data: bytes) -> bool:
     return True
 
 
+def lf_row_ends(path: Path) -> Path | None:
+    """A copy of the transcoded file `path` whose CRLF row ends are LF, when no quoted field
+    holds a CRLF (else None, and the file is typed as it is). DuckDB's strict parser rejects a
+    file with CRLF rows and LF inside quoted fields (it takes LF as the newline from the first
+    rows); the serial scan that reads it instead is slower to type and keeps the buffers it has
+    read until its memory limit. Values are never changed: only the CRLFs that end a row (an
+    even number of quotes before them) become LF, and the rows and their numbers are the same."""
+    target = path.with_name(path.name + ".lf")
+    in_quotes = False
+    changed = False
+    with open(path, "rb") as src, open(target, "wb") as out:
+        carry = b""
+        while block := src.read(Transcoder.BLOCK):
+            data = carry + block
+            cut = data.rfind(b"\n") + 1  # a CRLF is never cut in two
+            data, carry = data[:cut], data[cut:]
+            pieces = data.split(b"\r\n")
+            for piece in pieces[:-1]:
+                in_quotes ^= piece.count(b'"') % 2 == 1
+                if in_quotes:  # a CRLF inside a quoted field: leave the file as it is
+                    out.close()
+                    target.unlink()
+                    return None
+            in_quotes ^= pieces[-1].count(b'"') % 2 == 1
+            changed |= len(pieces) > 1
+            out.write(b"\n".join(pieces))
+        out.write(carry)
+    if not changed:
+        target.unlink()
+        return None
+    return target
+
+
 def _to_utf8(line: bytes) -> tuple[bytes, bool]:
     """The line as UTF-8, and whether it had to be decoded with the fallback encoding."""
     if line.isascii():
@@ -389,22 +423,34 @@ SELECT {typed_columns},
   {extra} AS _sdc_extra, md5(j) AS _sdc_row_hash
 FROM {numbered} WHERE ok"""
 
-    @staticmethod
-    def count_rows(con: duckdb.DuckDBPyConnection, path: Path, width: int) -> tuple[int | None, bool]:
-        """The number of rows the typing query will read, and whether every row has exactly
-        `width` fields in RFC 4180 form (strict: the typing query may then scan the file in
-        parallel; ~0.3 s per 100K rows). Otherwise the rows as the padded serial scan of the
-        typing query reads them (short rows padded, so that they become rejects), or None when
-        even that scan fails. Knowing the count lets a read skip its rejects pass when every
-        row was written."""
-        for strict in (True, False):
+    def _count_rows(self) -> None:
+        """Count the rows the typing query will read (`_rows`; None when they cannot be
+        counted) and tell whether every row has exactly the header's fields in RFC 4180 form
+        (`_strict`: the typing query may then scan the file in parallel; ~0.3 s per 100K rows).
+        A file with CRLF rows and LF in quoted fields is made strict first (`lf_row_ends`).
+        Otherwise the rows are counted as the padded serial scan of the typing query reads them
+        (short rows padded, so that they become rejects). Knowing the count lets a read skip
+        its rejects pass when every row was written. Counting needs few buffers: it runs under
+        a small memory limit, so that DuckDB does not keep every buffer of the file it read."""
+        con, width = self._con, len(self._header)
+        con.execute(f"SET memory_limit = '{COUNT_LIMIT_MB}MB'")
+
+        def count(strict: bool) -> int | None:
             try:
-                count = con.execute(
-                    f"SELECT count(*) FROM {csv_source(path, width, strict=strict)}").fetchone()[0]
-                return count, strict
+                sql = f"SELECT count(*) FROM {csv_source(self._path, width, strict=strict)}"
+                return con.execute(sql).fetchone()[0]
             except duckdb.Error:
-                continue  # not well formed: count the rows as the padded scan reads them
-        return None, False
+                return None  # not well formed (or, padded, not readable at all)
+
+        self._rows = count(strict=True)
+        if self._rows is None and (lf := lf_row_ends(self._path)) is not None:
+            self._path.unlink()
+            self._path = lf
+            self._rows = count(strict=True)
+        self._strict = self._rows is not None
+        if not self._strict:
+            self._rows = count(strict=False)
+        con.execute(f"SET memory_limit = '{DUCKDB_CONFIG['memory_limit']}'")
 
     def prepare(self, raw: BinaryIO, prefix: str = "", *, batch: Lineage | None = None,
                 start: bool = False) -> None:
@@ -424,8 +470,7 @@ FROM {numbered} WHERE ok"""
             self.has_header = transcoder.header is not None
             if self._path is not None:
                 self._header = transcoder.header
-                self._rows, self._strict = self.count_rows(self._con, self._path,
-                                                           len(self._header))
+                self._count_rows()
                 self._prefix, self._lineage = prefix, batch
                 if start:
                     self._cursor = self._con.execute(self._query(prefix))

@@ -476,18 +476,9 @@ def test_a_table_that_needs_more_memory_is_typed_again_under_the_full_limit(
     assert f"{KINDS.stream}: typed again under DuckDB's full memory limit" in caplog.text
 
 
-@pytest.mark.parametrize("bad_row", [False, True])
-def test_a_file_that_is_not_strict_csv_is_counted_and_checked_for_rejects_only_when_needed(
-        tmp_path, monkeypatch, bad_row):
-    """CRLF rows with an LF inside a quoted field are not strict RFC 4180 for DuckDB: the file
-    is typed by the padded serial scan. Its rows are still counted first, so the second typing
-    pass that finds rejects runs only when some row was not written."""
-    rows = [[str(i)] + [""] * (WIDTH - 1) for i in range(1, 6)]
-    rows[0][HEADER.index("Note")] = "two\nlines"  # the first row: DuckDB then takes LF as the newline
-    if bad_row:
-        rows[3][HEADER.index("Amount")] = "x"
-    data = csv_bytes(HEADER, rows, newline="\r\n")
-    queries: list[object] = []
+def _recorded_queries(monkeypatch) -> list[tuple[object, object]]:
+    """(strict, batch) of every typing query the reader builds."""
+    queries: list[tuple[object, object]] = []
     build = TableReader.build_query
 
     def recording(self, *args, **kwargs):
@@ -495,12 +486,51 @@ def test_a_file_that_is_not_strict_csv_is_counted_and_checked_for_rejects_only_w
         return build(self, *args, **kwargs)
 
     monkeypatch.setattr(TableReader, "build_query", recording)
-    items = _read_ahead(data, tmp_path)
+    return queries
+
+
+def _records_and_rejects(items) -> tuple[list[dict], list[Reject]]:
     rejects = [item for item in items if isinstance(item, Reject)]
     records = [json.loads(line)["record"] for item in items if not isinstance(item, Reject)
                for line in item.decode("utf-8").splitlines()]
-    assert ("two\nlines", 1) in [(r["note"], r["_sdc_row_number"]) for r in records]
-    assert all(strict is False for strict, _ in queries)  # the serial, padded scan
+    return records, rejects
+
+
+def _note_rows(notes: dict[int, str]) -> list[list[str]]:
+    rows = [[str(i)] + [""] * (WIDTH - 1) for i in range(1, 6)]
+    for index, note in notes.items():
+        rows[index][HEADER.index("Note")] = note
+    return rows
+
+
+def test_crlf_rows_with_lf_in_quoted_fields_are_typed_by_the_parallel_scan(tmp_path, monkeypatch):
+    """DuckDB's strict parser takes LF as the newline when the first rows hold a quoted LF, and
+    then rejects the CRLF row ends. The reader turns those row ends into LF (values untouched)
+    so that the file is typed by the strict, parallel scan."""
+    queries = _recorded_queries(monkeypatch)
+    data = csv_bytes(HEADER, _note_rows({0: "two\nlines", 3: "a \r b"}), newline="\r\n")
+    records, rejects = _records_and_rejects(_read_ahead(data, tmp_path))
+    assert rejects == []
+    assert [(r["_sdc_row_number"], r["note"]) for r in records] == [
+        (1, "two\nlines"), (2, None), (3, None), (4, "a \r b"), (5, None)]
+    assert queries and all(strict is True for strict, _ in queries)
+
+
+@pytest.mark.parametrize("bad_row", [False, True])
+def test_a_file_that_is_not_strict_csv_is_counted_and_checked_for_rejects_only_when_needed(
+        tmp_path, monkeypatch, bad_row):
+    """A CRLF inside a quoted field of such a file keeps it as it is: it is typed by the padded
+    serial scan, the CRLF kept in the value. Its rows are still counted first, so the second
+    typing pass that finds rejects runs only when some row was not written."""
+    queries = _recorded_queries(monkeypatch)
+    rows = _note_rows({0: "two\nlines", 2: "three\r\nlines"})
+    if bad_row:
+        rows[3][HEADER.index("Amount")] = "x"
+    data = csv_bytes(HEADER, rows, newline="\r\n")
+    records, rejects = _records_and_rejects(_read_ahead(data, tmp_path))
+    notes = {r["_sdc_row_number"]: r["note"] for r in records}
+    assert (notes[1], notes[3]) == ("two\nlines", "three\r\nlines")
+    assert queries and all(strict is False for strict, _ in queries)  # the serial, padded scan
     assert ((False, "rejects") in queries) is bad_row
     assert [r.row_number for r in rejects] == ([4] if bad_row else [])
     assert len(records) == (4 if bad_row else 5)
