@@ -21,7 +21,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, TypeVar
 
 import duckdb
 
@@ -29,6 +29,7 @@ from .catalog import Table, normalize_header
 from .typing_sql import quote, typed
 
 logger = logging.getLogger("tap-marina-s3")
+T = TypeVar("T")
 
 FALLBACK_ENCODING = "cp1252"
 EXTRA_FIELDS = 16  # fields beyond the header that are counted exactly in a too-long row
@@ -45,13 +46,12 @@ DUCKDB_CONFIG = {
 # that is not strict RFC 4180, e.g. CRLF rows with LF inside quoted fields, still does), so
 # memory grew with the size of the export. The COPY of a table therefore runs under a limit
 # sized by its width: what typing needs (~1 MB per column, measured up to 96 columns) and room
-# for a few read buffers. A table that needs more (long values) is typed again under the full
+# for a few read buffers. A table that needs more (long values) is read again under the full
 # limit.
 # A Parquet COPY also buffers a row group (20,000 rows): under the typing limit alone it spilled,
 # ~40% more CPU on the widest table.
 TYPING_LIMIT_MB = (16, 1.3)  # base, per column
 ROW_GROUP_MB = 64
-COUNT_LIMIT_MB = 48  # counting the rows of a member
 
 
 def typing_limit_mb(columns: int) -> int:
@@ -430,15 +430,16 @@ FROM {numbered} WHERE ok"""
         A file with CRLF rows and LF in quoted fields is made strict first (`lf_row_ends`).
         Otherwise the rows are counted as the padded serial scan of the typing query reads them
         (short rows padded, so that they become rejects). Knowing the count lets a read skip
-        its rejects pass when every row was written. Counting needs few buffers: it runs under
-        a small memory limit, so that DuckDB does not keep every buffer of the file it read."""
+        its rejects pass when every row was written. Counting runs under the table's memory
+        limit, so that DuckDB does not keep every buffer of the file it has read."""
         con, width = self._con, len(self._header)
-        con.execute(f"SET memory_limit = '{COUNT_LIMIT_MB}MB'")
 
         def count(strict: bool) -> int | None:
+            sql = f"SELECT count(*) FROM {csv_source(self._path, width, strict=strict)}"
             try:
-                sql = f"SELECT count(*) FROM {csv_source(self._path, width, strict=strict)}"
-                return con.execute(sql).fetchone()[0]
+                return self._run_sized(lambda: con.execute(sql).fetchone()[0])
+            except duckdb.OutOfMemoryException:
+                raise
             except duckdb.Error:
                 return None  # not well formed (or, padded, not readable at all)
 
@@ -450,7 +451,24 @@ FROM {numbered} WHERE ok"""
         self._strict = self._rows is not None
         if not self._strict:
             self._rows = count(strict=False)
-        con.execute(f"SET memory_limit = '{DUCKDB_CONFIG['memory_limit']}'")
+
+    def _raise_limit(self) -> None:
+        """Go to DuckDB's full memory limit for the rest of this read."""
+        if not self._full_limit:
+            self._con.execute(f"SET memory_limit = '{DUCKDB_CONFIG['memory_limit']}'")
+            self._full_limit = True
+
+    def _run_sized(self, query: Callable[[], T]) -> T:
+        """Run `query` under the table's memory limit; if it needs more (long values), again
+        under the full limit."""
+        try:
+            return query()
+        except duckdb.OutOfMemoryException:
+            if self._full_limit:
+                raise
+            logger.info("%s: read again under DuckDB's full memory limit", self.table.stream)
+            self._raise_limit()
+            return query()
 
     def prepare(self, raw: BinaryIO, prefix: str = "", *, batch: Lineage | None = None,
                 start: bool = False) -> None:
@@ -463,7 +481,11 @@ FROM {numbered} WHERE ok"""
         (closing the record) + a suffix that closes the message. `start`: plan and start
         `fetch`'s query now (it then holds ~1.5 MB per column until fetched).
         """
-        self._con = duckdb.connect(config=DUCKDB_CONFIG)
+        # The table's own memory limit from the start: every SET memory_limit makes DuckDB
+        # trim the whole process's malloc arenas (measured: ~200 trims and 2M page faults a run)
+        limit = typing_limit_mb(len(self.table.columns)) + (ROW_GROUP_MB if batch else 0)
+        self._con = duckdb.connect(config={**DUCKDB_CONFIG, "memory_limit": f"{limit}MB"})
+        self._full_limit = False
         transcoder = Transcoder(self.work_dir, self.table.stream, self.stats)
         try:
             self._path = transcoder.copy(raw)
@@ -473,6 +495,7 @@ FROM {numbered} WHERE ok"""
                 self._count_rows()
                 self._prefix, self._lineage = prefix, batch
                 if start:
+                    self._raise_limit()  # a streamed fetch is not retried
                     self._cursor = self._con.execute(self._query(prefix))
             elif transcoder.header is not None:
                 self.match_header(transcoder.header)  # a header-only file: still check its columns
@@ -488,7 +511,7 @@ FROM {numbered} WHERE ok"""
         """Batch mode: write the good rows, typed, to the Parquet file `target` (not created
         when there are none) and yield the rejects."""
         return self._write(target, "FORMAT parquet, ROW_GROUP_SIZE 20000",
-                           lambda: self._query(batch=self._lineage), buffer_mb=ROW_GROUP_MB)
+                           lambda: self._query(batch=self._lineage))
 
     def write_lines(self, target: Path, suffix: str) -> Iterator[Reject]:
         """The RECORD lines of the good rows to the file `target` (what `fetch` would yield),
@@ -496,8 +519,7 @@ FROM {numbered} WHERE ok"""
         return self._write(target, "FORMAT csv, HEADER false, QUOTE '', ESCAPE '', DELIMITER '\x1f'",
                            lambda: self._query(self._prefix, "lines", suffix.rstrip("\n")))
 
-    def _write(self, target: Path, options: str, good_sql: Callable[[], str],
-               buffer_mb: int = 0) -> Iterator[Reject]:
+    def _write(self, target: Path, options: str, good_sql: Callable[[], str]) -> Iterator[Reject]:
         """COPY the good rows to `target` (removed when there are none) and yield the rejects.
         The whole query runs inside DuckDB (which, unlike a streamed fetch, lets other Python
         threads run meanwhile). Rejects need a second typing pass, run only when the file is
@@ -507,20 +529,12 @@ FROM {numbered} WHERE ok"""
             if self._path is None:
                 return
             copy = f"COPY ({good_sql()}) TO {quote(str(target))} ({options})"
-            full_limit = f"SET memory_limit = '{DUCKDB_CONFIG['memory_limit']}'"
-            limit = typing_limit_mb(len(self.table.columns)) + buffer_mb
-            self._con.execute(f"SET memory_limit = '{limit}MB'")
-            try:
-                written = self._con.execute(copy).fetchone()[0]
-            except duckdb.OutOfMemoryException:
-                logger.info("%s: typed again under DuckDB's full memory limit", self.table.stream)
-                self._con.execute(full_limit)
-                written = self._con.execute(copy).fetchone()[0]
-            self._con.execute(full_limit)  # the rejects query runs under the full limit
+            written = self._run_sized(lambda: self._con.execute(copy).fetchone()[0])
             if not written:
                 target.unlink(missing_ok=True)
             rejected = 0
             if self._rows != written:  # some rows were rejected (or the rows could not be counted)
+                self._raise_limit()  # the rejects query (streamed, sorted) is not retried
                 cursor = self._con.execute(self._query(batch="rejects"))
                 while rows := cursor.fetchmany(FETCH_ROWS):
                     for row_number, rej in rows:
