@@ -134,6 +134,25 @@ def match_columns(table: Table, header: list[str]) -> tuple[list[int | None], li
     return positions, extras
 
 
+BLOCK = 1 << 20
+
+
+def whole_lines(read: Callable[[int], bytes]) -> Iterator[bytes]:
+    """What `read` returns, a megabyte at a time, as blocks of whole lines (the last block may
+    lack its newline only at the end of the file)."""
+    carry = b""
+    while block := read(BLOCK):
+        data = carry + block if carry else block
+        cut = data.rfind(b"\n") + 1
+        if cut == 0:
+            carry = data
+            continue
+        carry = data[cut:]
+        yield data[:cut] if carry else data
+    if carry:
+        yield carry
+
+
 class Transcoder:
     """Copies a member into one UTF-8 file without its header row, a block at a time.
 
@@ -143,8 +162,6 @@ class Transcoder:
     quote inside a quoted field counts twice), so a quoted newline never ends a row. A BOM
     before the header is dropped.
     """
-
-    BLOCK = 1 << 20
 
     def __init__(self, folder: Path, stem: str, stats: ReadStats) -> None:
         self.folder, self.stem, self.stats = folder, stem, stats
@@ -159,20 +176,15 @@ class Transcoder:
         no data row (empty, or a header only)."""
         fd, name = tempfile.mkstemp(prefix=f"{self.stem}.", suffix=".csv", dir=self.folder)
         path = Path(name)
-        read = raw.read
-        carry = b""
+
+        def read(size: int) -> bytes:
+            block = raw.read(size)
+            self.stats.bytes_read += len(block)
+            return block
+
         with open(fd, "wb") as out:
-            while block := read(self.BLOCK):
-                self.stats.bytes_read += len(block)
-                data = carry + block if carry else block
-                cut = data.rfind(b"\n") + 1
-                if cut == 0:
-                    carry = data
-                    continue
-                carry = data[cut:]
-                self._write(out, data[:cut] if carry else data)
-            if carry:
-                self._write(out, carry)
+            for data in whole_lines(read):
+                self._write(out, data)
         if self._fallback_row:  # a last row cut short (unclosed quote)
             self.stats.lines_decoded_fallback += 1
         if self._has_rows or self._in_quotes:
@@ -255,11 +267,7 @@ def lf_row_ends(path: Path) -> Path | None:
     in_quotes = False
     changed = False
     with open(path, "rb") as src, open(target, "wb") as out:
-        carry = b""
-        while block := src.read(Transcoder.BLOCK):
-            data = carry + block
-            cut = data.rfind(b"\n") + 1  # a CRLF is never cut in two
-            data, carry = data[:cut], data[cut:]
+        for data in whole_lines(src.read):  # so a CRLF is never cut in two
             pieces = data.split(b"\r\n")
             for piece in pieces[:-1]:
                 in_quotes ^= piece.count(b'"') % 2 == 1
@@ -270,7 +278,6 @@ def lf_row_ends(path: Path) -> Path | None:
             in_quotes ^= pieces[-1].count(b'"') % 2 == 1
             changed |= len(pieces) > 1
             out.write(b"\n".join(pieces))
-        out.write(carry)
     if not changed:
         target.unlink()
         return None

@@ -66,12 +66,7 @@ stg_duplicate_ids as (
 
 stg_latest as (
     select
-        {%- for c in columns %}
-        s.{{ c }},
-        {%- endfor %}
-        s.DW_ID,
-        s.SDC_ROW_HASH,
-        s.SDC_SOURCE_KEY
+        {{ marina_latest_row_columns('s', columns) }}
     from {{ stg_rows }} s
     where not exists (
         select 1 from stg_duplicate_ids d where d.DW_ID = s.DW_ID
@@ -194,23 +189,21 @@ select * from deletions
     keys). stg_rows: the staging subquery with DW_ID; latest_rank: the row_number() ranking. -#}
 {% macro marina_latest_rows(stg_rows, columns, latest_rank, ids) -%}
 select
-        {%- for c in columns %}
-        r.{{ c }},
-        {%- endfor %}
-        r.DW_ID,
-        r.SDC_ROW_HASH,
-        r.SDC_SOURCE_KEY
+        {{ marina_latest_row_columns('r', columns) }}
     from (
         select
-            {%- for c in columns %}
-            s.{{ c }},
-            {%- endfor %}
-            s.DW_ID,
-            s.SDC_ROW_HASH,
-            s.SDC_SOURCE_KEY,
+            {{ marina_latest_row_columns('s', columns) }},
             {{ latest_rank }} as DW_ROW_RANK
         from {{ stg_rows }} s
         where s.DW_ID in (select DW_ID from {{ ids }})
     ) r
     where r.DW_ROW_RANK = 1
+{%- endmacro %}
+
+
+{#- The columns a latest staging row carries in marina_dw_table: the business columns, DW_ID,
+    the row hash and the export, of the relation `alias`. -#}
+{% macro marina_latest_row_columns(alias, columns) -%}
+{%- for c in columns %}{{ alias }}.{{ c }}, {% endfor -%}
+{{ alias }}.DW_ID, {{ alias }}.SDC_ROW_HASH, {{ alias }}.SDC_SOURCE_KEY
 {%- endmacro %}
