@@ -118,6 +118,7 @@ class Run:
         self._folder: Path | None = None
         self.work_dir = Path(tempfile.mkdtemp(prefix="marina-run-"))
         self.audit_rows: list[dict] = []
+        self.activations: list[tuple[str, int]] = []  # (stream, version) read and checked
         self._rejects = tempfile.TemporaryFile("w+", encoding="utf-8")
         self.rejects_count = 0
 

@@ -84,7 +84,8 @@ class TableStream(Stream):
 
     def _reads(self, *, batch: bool = False) -> t.Iterator[tuple[TableReader, dict]]:
         """Each export's read of this table, oldest export first. The caller consumes the
-        reader (records or a batch file); then the read is checked, audited and activated."""
+        reader (records or a batch file); then the read is checked and audited, and its
+        activation queued for the end of the run (AuditStream)."""
         run = self.run
         table = self.table
         for export in run.exports(table.system):
@@ -127,7 +128,7 @@ class TableStream(Stream):
             self._warn_columns(ref.key, member, stats)
             run.add_audit(audit_row(audit, stats, present=True, completed=True))
             self._check_reject_ratio(ref.key, member, stats)
-            self._write_activate_version_message(ref.version)
+            run.activations.append((self.name, ref.version))
             export.done.add(table.stream)
 
     def get_records(self, context: dict | None) -> t.Iterable[dict]:
@@ -284,8 +285,15 @@ class AuditStream(_BookkeepingStream):
     ).to_dict()
 
     def get_records(self, context: dict | None) -> t.Iterable[dict]:
+        # Every selected table of every export has now been read to the end and checked.
+        # Only now are the exports' tables activated, all together: a run that fails on any
+        # table activates none, so no staging table moves to an export the others lack. The
+        # loader applies the ACTIVATE_VERSIONs together at the STATE message that follows.
+        streams = self._tap.streams
+        for stream_name, version in self.run.activations:
+            streams[stream_name]._write_activate_version_message(version)  # noqa: SLF001
         yield from self.run.audit_rows
-        # Every selected table of an export has now been read to the end: record it as loaded.
+        # Record each fully read export as loaded.
         self.stream_state["loaded_exports"] = self.run.completed_exports()
         self.stream_state["last_run"] = {
             "run_id": self.run.run_id,

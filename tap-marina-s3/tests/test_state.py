@@ -84,6 +84,22 @@ def test_latest_loads_only_the_newest_export(three_exports):
         dt.datetime.fromtimestamp(T0 + 3 * DAY, dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S"))
 
 
+def test_every_table_is_activated_together_after_the_last_table_was_read(three_exports):
+    """The loader swaps the staging tables at the STATE after their ACTIVATE_VERSIONs, in one
+    transaction: so they must come after every table's rows, together, then that STATE."""
+    run = run_tap(cfg(three_exports))
+    kinds = [m["type"] for m in run.messages]
+    activations = [i for i, kind in enumerate(kinds) if kind == "ACTIVATE_VERSION"]
+    assert [run.messages[i]["stream"] for i in activations] == [
+        "molo_slips", "molo_piers", "stellar_holidays"]
+    assert activations == list(range(activations[0], activations[-1] + 1))
+    last_row = max(i for i, m in enumerate(run.messages)
+                   if m["type"] == "RECORD" and m["stream"] in ("molo_slips", "molo_piers",
+                                                                 "stellar_holidays"))
+    assert last_row < activations[0]
+    assert "STATE" in kinds[activations[-1]:]
+
+
 def test_all_loads_every_export_oldest_first_each_as_its_own_version(three_exports):
     run = run_tap(cfg(three_exports, mode="all"))
     assert loaded_keys(run.state, "molo") == [molo_name(d) for d in (1, 2, 3)]
@@ -92,10 +108,9 @@ def test_all_loads_every_export_oldest_first_each_as_its_own_version(three_expor
                                ("stellar_holidays", (1, 2), 9)):
         sequence = [(m["type"], m["version"]) for m in run.messages
                     if m.get("stream") == stream and m["type"] in ("RECORD", "ACTIVATE_VERSION")]
-        expected = []
-        for day in days:
-            n = 3 if stream == "molo_slips" else 1
-            expected += [("RECORD", version_of(day, hour))] * n + [("ACTIVATE_VERSION", version_of(day, hour))]
+        n = 3 if stream == "molo_slips" else 1
+        expected = [("RECORD", version_of(day, hour)) for day in days for _ in range(n)]
+        expected += [("ACTIVATE_VERSION", version_of(day, hour)) for day in days]
         assert sequence == expected, stream
     assert days_of(run) == ["day1"] * 3 + ["day2"] * 3 + ["day3"] * 3
     audits = run.audit("molo_slips")

@@ -2,7 +2,8 @@
 
 A dialect owns one database connection. Its methods are the only database operations the
 loader does: read a table's columns, create/drop a table, add/widen columns, bulk insert a
-batch (columnar), and replace a staging table by a shadow table's rows in one transaction.
+batch (columnar), and activate an export: replace staging tables by their shadow tables' rows,
+all of them in one transaction.
 """
 
 from __future__ import annotations
@@ -23,6 +24,16 @@ class DbColumn:
     name: str
     sql_type: str  # e.g. NVARCHAR2, NCLOB, NUMBER, VARCHAR, DECIMAL(10,2)
     char_length: int | None = None  # for length-limited strings (Oracle NVARCHAR2)
+
+
+@dataclass(frozen=True)
+class Swap:
+    """One staging table's part of an activation: its rows become the ``version`` rows of
+    ``shadow``, or none when ``shadow`` is None (a version activated without rows)."""
+
+    staging: str
+    shadow: str | None
+    version: int
 
 
 @dataclass
@@ -109,13 +120,11 @@ class Dialect(abc.ABC):
         """
 
     @abc.abstractmethod
-    def replace_from_shadow(self, staging: str, shadow: str, version: int) -> int:
-        """Replace all rows of ``staging`` by the ``version`` rows of ``shadow`` in one
-        transaction, then drop ``shadow``. Returns the number of rows now in ``staging``."""
-
-    @abc.abstractmethod
-    def replace_with_empty(self, staging: str) -> None:
-        """Delete all rows of ``staging`` (an activated version without rows)."""
+    def activate(self, swaps: t.Sequence[Swap]) -> list[int]:
+        """Apply ``swaps`` in one transaction, so readers see every staging table of the
+        export change at once or none, then drop the shadow tables. Returns the number of
+        rows each staging table now holds. Only columns may be added before the transaction
+        (DDL; a staging table with an extra NULL column still holds its old snapshot)."""
 
     @abc.abstractmethod
     def close(self) -> None: ...

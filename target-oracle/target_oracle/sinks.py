@@ -5,8 +5,9 @@ At drain time each column is extracted and converted with one list comprehension
 batch is handed to the dialect's bulk insert.
 
 * RECORDs with a ``version`` (table streams) go to the shadow table ``STG_<X>__LOADING``,
-  created fresh at the first batch of a new version. ``activate_version`` replaces the rows of
-  ``STG_<X>`` by the shadow's rows in one transaction and drops the shadow.
+  created fresh at the first batch of a new version. ``activate_version`` says what the
+  version's activation does to ``STG_<X>`` (a :class:`Swap`); the target applies the swaps of
+  all tables of an export together, in one transaction, at the STATE message that follows.
 * RECORDs without a version (``marina_rejects``, ``marina_load_audit``) are appended to
   ``STG_<X>``.
 """
@@ -26,7 +27,7 @@ from pathlib import Path
 import duckdb
 from singer_sdk.sinks import Sink
 
-from target_oracle.connector import RowError, RowErrors
+from target_oracle.connector import RowError, RowErrors, Swap
 from target_oracle import types as ty
 from target_oracle.types import ValueConversionError, column_specs, to_json_text
 
@@ -65,6 +66,7 @@ class StreamLoad:
     shadow_rows: int = 0
     rows_seen: int = 0
     activated: set[int] = field(default_factory=set)
+    pending: Swap | None = None  # activation received, applied at the next STATE message
 
 
 class StagingSink(Sink):
@@ -334,10 +336,18 @@ class StagingSink(Sink):
             gc.collect()
 
     def _start_shadow(self, version: int) -> None:
+        if self.load.pending is not None:
+            msg = (
+                f"Stream {self.stream_name}: rows of version {version} arrived while the "
+                f"activation of version {self.load.pending.version} waits for a STATE message"
+            )
+            raise LoadError(msg)
         if self.load.shadow_version is not None:
-            self.logger.warning(
-                "Version %s of stream %s got no ACTIVATE_VERSION before version %s started: "
-                "its %d rows in %s are discarded and %s keeps its previous snapshot",
+            # Also the normal case of a run loading several exports (mode=all): the tap
+            # activates them all at the end, and only the newest reaches the staging table.
+            self.logger.info(
+                "Version %s of stream %s is replaced by version %s before its activation: "
+                "its %d rows in %s are discarded; %s keeps its snapshot until an activation",
                 self.load.shadow_version,
                 self.stream_name,
                 version,
@@ -390,27 +400,24 @@ class StagingSink(Sink):
         raise LoadError(msg) from exc
 
     # -- versions ----------------------------------------------------------------------------
-    def activate_version(self, new_version: int) -> None:
-        """Make ``new_version`` the content of the staging table (the target drained us first)."""
+    def activate_version(self, new_version: int) -> Swap | None:  # type: ignore[override]
+        """What ACTIVATE_VERSION ``new_version`` does to the staging table (the target
+        drained us first): a swap that the target applies with the other tables' swaps of the
+        export, or None when there is nothing to do."""
         load = self.load
         if load.shadow_version == new_version:
-            rows = self.dialect.replace_from_shadow(load.staging, load.shadow, new_version)
-            self.logger.info("%s replaced by version %s (%d rows)", load.staging, new_version, rows)
-            load.shadow_version = None
-            load.shadow_rows = 0
-            load.activated.add(new_version)
-            return
+            load.pending = Swap(load.staging, load.shadow, new_version)
+            return load.pending
         if new_version in load.activated:
             self.logger.info("Version %s of %s already activated", new_version, self.stream_name)
-            return
+            return None
         if load.shadow_version is not None and new_version < load.shadow_version:
-            self.logger.warning(
-                "Ignoring ACTIVATE_VERSION %s of %s: version %s is loading",
-                new_version,
-                self.stream_name,
+            # An older export of a multi-export run: the newer one loading replaces it.
+            self.logger.info(
+                "Version %s of %s is superseded by version %s", new_version, self.stream_name,
                 load.shadow_version,
             )
-            return
+            return None
         if load.shadow_version is not None:
             self.logger.warning(
                 "Version %s of %s was never activated: its %d rows are discarded",
@@ -421,14 +428,23 @@ class StagingSink(Sink):
             self.dialect.drop_table(load.shadow)
             load.shadow_version = None
             load.shadow_rows = 0
-        self.dialect.replace_with_empty(load.staging)
-        load.activated.add(new_version)
-        self.logger.warning(
-            "Version %s of %s was activated without any record: %s is now empty",
-            new_version,
-            self.stream_name,
-            load.staging,
-        )
+        load.pending = Swap(load.staging, None, new_version)
+        return load.pending
+
+    def activated(self, swap: Swap, rows: int) -> None:
+        """Bookkeeping once the target committed ``swap``."""
+        load = self.load
+        load.pending = None
+        load.activated.add(swap.version)
+        if swap.shadow is None:
+            self.logger.warning(
+                "Version %s of %s was activated without any record: %s is now empty",
+                swap.version, self.stream_name, load.staging,
+            )
+            return
+        load.shadow_version = None
+        load.shadow_rows = 0
+        self.logger.info("%s replaced by version %s (%d rows)", load.staging, swap.version, rows)
 
     def clean_up(self) -> None:
         if self._spool is not None:
@@ -436,7 +452,13 @@ class StagingSink(Sink):
             self._spool = None
         if self._spool_path is not None and os.path.exists(self._spool_path):
             os.unlink(self._spool_path)
-        if self.load.shadow_version is not None and self._target.sink_is_active(self):
+        if self.load.pending is not None and self._target.sink_is_active(self):
+            self.logger.warning(
+                "Stream %s: the activation of version %s was not applied (no STATE message "
+                "followed it: the tap did not finish); %s keeps its previous snapshot",
+                self.stream_name, self.load.pending.version, self.load.staging,
+            )
+        elif self.load.shadow_version is not None and self._target.sink_is_active(self):
             self.logger.warning(
                 "Stream %s ended without ACTIVATE_VERSION for version %s: %d rows stay in %s "
                 "(discarded at the next run); %s keeps its previous snapshot",

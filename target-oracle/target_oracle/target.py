@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import gc
+import os
 import shutil
 import tempfile
 import typing as t
@@ -19,13 +20,32 @@ from singer_sdk.target_base import Target
 
 from target_oracle import naming
 from target_oracle.connector import Dialect, make_dialect
+from target_oracle.errors import LoaderError
 from target_oracle.reader import FastSingerReader
 from target_oracle.sinks import StagingSink, StreamLoad
 
 if t.TYPE_CHECKING:
     from singer_sdk.sinks import Sink
 
+    from target_oracle.connector import Swap
+
 DEFAULT_BATCH_SIZE_ROWS = 50000
+
+
+def missing_database(config: t.Mapping[str, t.Any]) -> str | None:
+    """Why the settings name no database to load, or None. Checked when the loader starts
+    (not as a JSON-schema rule, whose message names no setting), before any input is read."""
+    if config.get("sqlalchemy_url") or config.get("duckdb_path"):
+        return None
+    where = f" for environment {env}" if (env := os.environ.get("MELTANO_ENVIRONMENT")) else ""
+    names = {"oracle_dsn": "ORACLE_DSN", "oracle_user": "ORACLE_USER", "oracle_password": "ORACLE_PASSWORD"}
+    missing = [variable for setting, variable in names.items() if not config.get(setting)]
+    if len(missing) == len(names):
+        return (f"no warehouse configured{where}: set ORACLE_DSN, ORACLE_USER and ORACLE_PASSWORD "
+                "(see .env.example), or duckdb_path / sqlalchemy_url for DuckDB")
+    if missing:
+        return f"{', '.join(missing)} not set{where} (the other Oracle settings are): set them in .env"
+    return None
 
 
 class TargetOracle(Target):
@@ -105,15 +125,11 @@ class TargetOracle(Target):
             description="Rows per Oracle executemany call (array bind size).",
         ),
     ).to_dict()
-    # One database must be named: a URL, a DuckDB file or an Oracle DSN.
-    config_jsonschema["anyOf"] = [
-        {"required": ["sqlalchemy_url"]},
-        {"required": ["duckdb_path"]},
-        {"required": ["oracle_dsn"]},
-    ]
 
     def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
         super().__init__(*args, **kwargs)
+        if problem := missing_database(self.config):
+            raise LoaderError(problem)
         self._dialect: Dialect | None = None
         self._stream_loads: dict[str, StreamLoad] = {}
         self._fast_sinks: dict[str, list[StagingSink]] = {}
@@ -121,6 +137,7 @@ class TargetOracle(Target):
         self._bulk_sinks: dict[bytes, StagingSink | None] = {}
         self._spool_dir: str | None = None
         self._spool_count = 0
+        self._activations: list[StagingSink] = []  # waiting for the next STATE message
         self.max_parallelism = 1  # one connection, drained in order
         self.message_reader.raw_record_handler = self._raw_record  # type: ignore[attr-defined]
 
@@ -299,13 +316,32 @@ class TargetOracle(Target):
             sink.load_batch_files(encoding, message_dict["manifest"], message_dict.get("version"))
 
     def _process_activate_version_message(self, message_dict: dict) -> None:
-        """Write the stream's buffered rows, then swap the shadow into the staging table."""
+        """Write the stream's buffered rows and queue its swap. The tap sends the
+        ACTIVATE_VERSIONs of an export's tables only once every table was read and checked,
+        followed by a STATE message; the swaps are applied together there, in one
+        transaction, so the staging tables never hold a mix of two exports. Without that
+        STATE message (the tap failed mid-way) none is applied."""
         self._assert_line_requires(message_dict, requires={"stream", "version"})
         stream_name = message_dict["stream"]
         for stream_map in self.mapper.stream_maps[stream_name]:
-            sink = self.get_sink(stream_map.stream_alias)
+            sink = t.cast("StagingSink", self.get_sink(stream_map.stream_alias))
             self.drain_one(sink)
-            sink.activate_version(message_dict["version"])
+            if sink.activate_version(message_dict["version"]) is not None:
+                self._activations.append(sink)
+
+    def _process_state_message(self, message_dict: dict) -> None:
+        self._apply_activations()
+        super()._process_state_message(message_dict)
+
+    def _apply_activations(self) -> None:
+        if not self._activations:
+            return
+        sinks, self._activations = self._activations, []
+        swaps = [t.cast("Swap", sink.load.pending) for sink in sinks]
+        counts = self.dialect.activate(swaps)
+        for sink, swap, rows in zip(sinks, swaps, counts, strict=True):
+            sink.activated(swap, rows)
+        self.logger.info("Activated %d staging table(s) in one transaction", len(swaps))
 
     def listen(self, file_input: t.IO | None = None) -> None:
         """Process all input, then close the database connection (also after a failure:
@@ -329,4 +365,6 @@ class TargetOracle(Target):
 
 
 if __name__ == "__main__":
-    TargetOracle.cli()
+    from target_oracle.cli import main
+
+    main()

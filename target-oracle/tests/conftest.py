@@ -39,6 +39,12 @@ def activate(stream: str, version: int) -> dict:
     return {"type": "ACTIVATE_VERSION", "stream": stream, "version": version}
 
 
+def state(value: dict | None = None) -> dict:
+    """The STATE message that follows a tap's ACTIVATE_VERSIONs: the loader applies the
+    activations received before it, together."""
+    return {"type": "STATE", "value": value or {"activated": True}}
+
+
 @pytest.fixture
 def db_path(tmp_path):
     return tmp_path / "marina.duckdb"

@@ -13,7 +13,7 @@ from decimal import Decimal
 
 import duckdb
 import pytest
-from conftest import activate, record, schema
+from conftest import activate, record, schema, state
 from test_duckdb_load import SLIPS, slip
 
 from target_oracle.sinks import LoadError, _parquet_rows
@@ -64,12 +64,12 @@ def staged(query, table: str = "STG_MOLO_SLIPS") -> list[tuple]:
 
 def test_batch_file_lands_like_records(run_target, query, tmp_path, db_path):
     run_target([schema("molo_slips", SLIPS, ["slip_id"]),
-                *[record("molo_slips", r, 5) for r in ROWS], activate("molo_slips", 5)])
+                *[record("molo_slips", r, 5) for r in ROWS], activate("molo_slips", 5), state()])
     from_records = staged(query)
     db_path.unlink()
     uri = write_parquet(tmp_path / "slips.parquet", ROWS)
     run_target([schema("molo_slips", SLIPS, ["slip_id"]), batch("molo_slips", [uri], 5),
-                activate("molo_slips", 5)])
+                activate("molo_slips", 5), state()])
     assert staged(query) == from_records
     assert len(from_records) == 3
     assert query("SELECT DISTINCT SDC_TABLE_VERSION FROM STG_MOLO_SLIPS") == [(5,)]
@@ -80,20 +80,20 @@ def test_batch_goes_through_the_shadow_table(run_target, query, tmp_path):
     """Version 2 arrives as a batch file but is never activated: version 1 stays visible."""
     run_target([schema("molo_slips", SLIPS, ["slip_id"]),
                 batch("molo_slips", [write_parquet(tmp_path / "v1.parquet", ROWS)], 1),
-                activate("molo_slips", 1)])
+                activate("molo_slips", 1), state()])
     run_target([schema("molo_slips", SLIPS, ["slip_id"]),
                 batch("molo_slips", [write_parquet(tmp_path / "v2.parquet", ROWS[:1])], 2)])
     assert [r[0] for r in staged(query)] == [1, 2, 3]
     run_target([schema("molo_slips", SLIPS, ["slip_id"]),
                 batch("molo_slips", [write_parquet(tmp_path / "v3.parquet", ROWS[:1])], 3),
-                activate("molo_slips", 3)])
+                activate("molo_slips", 3), state()])
     assert [r[0] for r in staged(query)] == [1]
 
 
 def test_records_and_batches_of_one_version_add_up(run_target, query, tmp_path):
     run_target([schema("molo_slips", SLIPS, ["slip_id"]), record("molo_slips", ROWS[0], 7),
                 batch("molo_slips", [write_parquet(tmp_path / "b.parquet", ROWS[1:])], 7),
-                activate("molo_slips", 7)])
+                activate("molo_slips", 7), state()])
     assert [r[0] for r in staged(query)] == [1, 2, 3]
 
 
@@ -103,7 +103,7 @@ def test_a_value_that_does_not_fit_fails_the_load(run_target, query, tmp_path):
     with pytest.raises(Exception, match=r"(?i)rate|decimal|cast"):
         run_target([schema("molo_slips", SLIPS, ["slip_id"]),
                     batch("molo_slips", [write_parquet(tmp_path / "w.parquet", rows, too_wide)], 1),
-                    activate("molo_slips", 1)])
+                    activate("molo_slips", 1), state()])
 
 
 def test_missing_and_non_parquet_files_are_errors(run_target, tmp_path):

@@ -87,7 +87,7 @@ def test_exact_decimals_and_types_via_bulk_path(run_raw, query, caplog):
         slip(4, rate=Decimal("-0.29")),
         slip(5, rate=7),
     ]
-    data = schema_line() + b"".join(tap_record(r, 100) for r in recs) + activate_line(100)
+    data = schema_line() + b"".join(tap_record(r, 100) for r in recs) + activate_line(100) + state_line({"activated": 100})
     with caplog.at_level(logging.INFO):
         run_raw(data)
     assert not any("exact path" in r.getMessage() for r in caplog.records)  # all loaded in bulk
@@ -109,16 +109,16 @@ def test_exact_decimals_and_types_via_bulk_path(run_raw, query, caplog):
 
 def test_values_the_bulk_path_cannot_convert_exactly_take_the_python_path(run_raw, query):
     recs = [slip(1, _sdc_extra={"amount": Decimal("0.10")}), slip(2, is_active=Decimal("1.0"))]
-    run_raw(schema_line() + b"".join(tap_record(r, 100) for r in recs) + activate_line(100))
+    run_raw(schema_line() + b"".join(tap_record(r, 100) for r in recs) + activate_line(100) + state_line({"activated": 100}))
     assert query("SELECT SDC_EXTRA, IS_ACTIVE FROM STG_MOLO_SLIPS ORDER BY SLIP_ID") == [
         ('{"amount":0.10}', None), (None, 1)
     ]
 
 
 def test_decimal_with_too_many_digits_fails_via_bulk_path(run_raw, query, caplog):
-    run_raw(schema_line() + tap_record(slip(1), 100) + activate_line(100))
+    run_raw(schema_line() + tap_record(slip(1), 100) + activate_line(100) + state_line({"activated": 100}))
     data = schema_line() + tap_record(slip(2), 200) + tap_record(slip(3, rate=Decimal("1.234")), 200)
-    data += activate_line(200)
+    data += activate_line(200) + state_line({"activated": 200})
     with caplog.at_level(logging.ERROR), pytest.raises(LoadError, match="RATE"):
         run_raw(data)
     assert ids(query) == [1]
@@ -135,7 +135,7 @@ def test_mixed_fast_and_slow_lines_and_other_key_orders(run_raw, query, caplog):
                              use_decimal=True).encode() + b"\n"  # spaces: decoded
     data += line({"version": 100, "record": slip(5, name="v"), "type": "RECORD", "stream": STREAM})
     data += tap_record(slip(6), 100)
-    data += activate_line(100)
+    data += activate_line(100) + state_line({"activated": 100})
     with caplog.at_level(logging.INFO):
         run_raw(data, batch_size_rows=4)
     rows = query("SELECT SLIP_ID, RATE, NAME, SDC_TABLE_VERSION FROM STG_MOLO_SLIPS ORDER BY SLIP_ID")
@@ -146,7 +146,7 @@ def test_mixed_fast_and_slow_lines_and_other_key_orders(run_raw, query, caplog):
 
 def test_version_change_and_batch_boundaries(run_raw, query):
     data = schema_line() + b"".join(tap_record(slip(i), 100) for i in range(1, 8))
-    data += b"".join(tap_record(slip(i), 200) for i in range(10, 21)) + activate_line(200)
+    data += b"".join(tap_record(slip(i), 200) for i in range(10, 21)) + activate_line(200) + state_line({"activated": 200})
     run_raw(data, batch_size_rows=3)
     assert ids(query) == list(range(10, 21))
     assert query("SELECT DISTINCT SDC_TABLE_VERSION FROM STG_MOLO_SLIPS") == [(200,)]
@@ -191,12 +191,12 @@ def test_state_only_after_the_spooled_rows_are_committed(run_raw, query, monkeyp
 
 def test_unknown_property_and_missing_key_on_fast_lines(run_raw, query, caplog):
     with caplog.at_level(logging.WARNING):
-        run_raw(schema_line() + tap_record({**slip(1), "surprise": 1}, 100) + activate_line(100))
+        run_raw(schema_line() + tap_record({**slip(1), "surprise": 1}, 100) + activate_line(100) + state_line({"activated": 100}))
     assert any("'surprise'" in r.getMessage() for r in caplog.records)
     rec = slip(2)
     del rec["slip_id"]
     with pytest.raises(Exception, match="key_properties"):
-        run_raw(schema_line() + tap_record(rec, 200) + activate_line(200))
+        run_raw(schema_line() + tap_record(rec, 200) + activate_line(200) + state_line({"activated": 200}))
     assert ids(query) == [1]
 
 
@@ -206,7 +206,8 @@ def test_wide_integers_stay_exact(run_raw, query):
                  "key_properties": []})
     for n in (1, 18446744073709551615, 99999999999999999999, 12345678901234567891):
         data += line({"type": "RECORD", "stream": "molo_big", "version": 5, "record": {"id": n}})
-    run_raw(data + line({"type": "ACTIVATE_VERSION", "stream": "molo_big", "version": 5}))
+    run_raw(data + line({"type": "ACTIVATE_VERSION", "stream": "molo_big", "version": 5})
+            + state_line({"activated": 5}))
     assert [r[0] for r in query("SELECT ID FROM STG_MOLO_BIG ORDER BY ID")] == [
         1, 12345678901234567891, 18446744073709551615, 99999999999999999999
     ]

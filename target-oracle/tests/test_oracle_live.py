@@ -12,7 +12,7 @@ import uuid
 from decimal import Decimal
 
 import pytest
-from conftest import activate, record, schema, singer_lines
+from conftest import activate, record, schema, state, singer_lines
 
 REQUIRED = ("ORACLE_USER", "ORACLE_PASSWORD", "ORACLE_DSN")
 pytestmark = pytest.mark.skipif(
@@ -93,7 +93,7 @@ def test_load_and_swap(stream):
                                 updated_at="2024-03-01T10:00:00.123456", flag=True,
                                 _sdc_extra={"a": Decimal("0.10")}), 10),
              record(stream, rec(2, name="abcdefgh"), 10)]
-    run([schema(stream, PROPS, ["id"]), *first, activate(stream, 10)], batch_size_rows=1)
+    run([schema(stream, PROPS, ["id"]), *first, activate(stream, 10), state()], batch_size_rows=1)
     got = rows(stream)
     assert got[0] == (1, Decimal("12345678.99"), "abc", "n" * 40000,
                       dt.datetime(2024, 3, 1, 10, 0, 0, 123456), 1, '{"a":0.10}', 10)
@@ -105,7 +105,7 @@ def test_load_and_swap(stream):
     assert [r[0] for r in rows(stream, "__LOADING")] == [3]
 
     # The next run discards the shadow; a complete version replaces the snapshot.
-    run([schema(stream, PROPS, ["id"]), record(stream, rec(4, name=long_name), 30), activate(stream, 30)])
+    run([schema(stream, PROPS, ["id"]), record(stream, rec(4, name=long_name), 30), activate(stream, 30), state()])
     got = rows(stream)
     assert [(r[0], r[2], r[7]) for r in got] == [(4, long_name, 30)]
 

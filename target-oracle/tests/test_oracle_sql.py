@@ -13,7 +13,7 @@ import oracledb
 import pytest
 
 from target_oracle import types as ty
-from target_oracle.connector import DbColumn, RowErrors
+from target_oracle.connector import DbColumn, RowErrors, Swap
 from target_oracle.dialects import oracle_sql as sql
 from target_oracle.dialects.oracle import OracleDialect, connect_params, input_type, max_chars
 from target_oracle.types import column_specs
@@ -228,21 +228,23 @@ def dialect(tables, **config):
     return OracleDialect(config, logging.getLogger("test"), connection=con), con
 
 
-def test_swap_runs_in_one_transaction_then_drops_the_shadow():
+def test_an_export_is_activated_in_one_transaction_then_the_shadows_are_dropped():
+    """Every staging table of the export changes in the same transaction (no DDL inside
+    it: DDL would commit); columns are added before it, shadows dropped after it."""
     tables = {
-        "STG_X": [("ID", "NUMBER", None, 10, 0), ("NAME", "NVARCHAR2", 10, None, None)],
+        "STG_X": [("ID", "NUMBER", None, 10, 0), ("NAME", "NVARCHAR2", 50, None, None)],
         "STG_X__LOADING": [
             ("ID", "NUMBER", None, 10, 0),
             ("NAME", "NVARCHAR2", 50, None, None),
             ("SDC_TABLE_VERSION", "NUMBER", None, 19, 0),
         ],
+        "STG_Y": [("ID", "NUMBER", None, 10, 0)],
     }
     ora, con = dialect(tables)
-    assert ora.replace_from_shadow("STG_X", "STG_X__LOADING", 7) == 2
+    swaps = [Swap("STG_X", "STG_X__LOADING", 7), Swap("STG_Y", None, 7)]
+    assert ora.activate(swaps) == [2, 0]
     assert con.log == [
         ("execute", "ALTER TABLE STG_X ADD (SDC_TABLE_VERSION NUMBER(19,0))", {}),
-        ("execute", "ALTER TABLE STG_X MODIFY (NAME NVARCHAR2(50))", {}),
-        ("commit",),
         ("execute", "DELETE FROM STG_X", {}),
         (
             "execute",
@@ -250,10 +252,34 @@ def test_swap_runs_in_one_transaction_then_drops_the_shadow():
             "FROM STG_X__LOADING WHERE SDC_TABLE_VERSION = :version",
             {"version": 7},
         ),
+        ("execute", "DELETE FROM STG_Y", {}),
         ("commit",),
         ("execute", "DROP TABLE STG_X__LOADING PURGE", {}),
     ]
     assert con.autocommit is False
+
+
+def test_a_failed_activation_rolls_every_table_back(monkeypatch):
+    tables = {
+        "STG_X": [("ID", "NUMBER", None, 10, 0)],
+        "STG_X__LOADING": [("ID", "NUMBER", None, 10, 0)],
+        "STG_Y": [("ID", "NUMBER", None, 10, 0)],
+        "STG_Y__LOADING": [("ID", "NUMBER", None, 10, 0)],
+    }
+    ora, con = dialect(tables)
+    original = RecordingCursor.execute
+
+    def execute(self, statement, params=None, **kwargs):
+        if statement.startswith("INSERT INTO STG_Y"):
+            raise RuntimeError("ORA-01653: unable to extend table")
+        return original(self, statement, params, **kwargs)
+
+    monkeypatch.setattr(RecordingCursor, "execute", execute)
+    with pytest.raises(RuntimeError, match="ORA-01653"):
+        ora.activate([Swap("STG_X", "STG_X__LOADING", 7), Swap("STG_Y", "STG_Y__LOADING", 7)])
+    assert ("commit",) not in con.log
+    assert con.log[-1] == ("rollback",)
+    assert not any("DROP TABLE" in str(entry) for entry in con.log)
 
 
 def test_batch_insert_is_one_array_bound_executemany():

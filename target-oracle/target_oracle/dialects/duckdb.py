@@ -27,7 +27,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from target_oracle import types as ty
-from target_oracle.connector import DbColumn, Dialect
+from target_oracle.connector import DbColumn, Dialect, Swap
 
 if t.TYPE_CHECKING:
     import logging
@@ -350,63 +350,55 @@ class DuckDBDialect(DuckDBParquetMixin, DuckDBBulkMixin, Dialect):
         finally:
             self.con.unregister("__target_oracle_batch")
 
-    def replace_from_shadow(self, staging: str, shadow: str, version: int) -> int:
+    def activate(self, swaps: t.Sequence[Swap]) -> list[int]:
         from target_oracle.naming import TABLE_VERSION_COLUMN  # noqa: PLC0415
 
-        shadow_cols = self.table_columns(shadow) or {}
-        staging_cols = self.table_columns(staging) or {}
-        for name, col in shadow_cols.items():
-            if name not in staging_cols:
-                self.logger.info("Adding column %s %s to %s", name, col.sql_type, staging)
-                self.con.execute(
-                    f"ALTER TABLE {self.qualified(staging)} ADD COLUMN {quote(name)} {col.sql_type}"
-                )
-        self._forget(staging)
-        staging_cols = self.table_columns(staging) or {}
-        if list(staging_cols.values()) == list(shadow_cols.values()):
-            return self._swap_by_rename(staging, shadow, version)
-        col_list = ", ".join(quote(name) for name in shadow_cols)
+        version_col = quote(TABLE_VERSION_COLUMN)
+        counts = []
         self.con.execute("BEGIN TRANSACTION")
         try:
-            self.con.execute(f"DELETE FROM {self.qualified(staging)}")
-            self.con.execute(
-                f"INSERT INTO {self.qualified(staging)} ({col_list}) SELECT {col_list} "
-                f"FROM {self.qualified(shadow)} WHERE {quote(TABLE_VERSION_COLUMN)} = ?",
-                [version],
-            )
-            rows = self.con.execute(f"SELECT count(*) FROM {self.qualified(staging)}").fetchone()[0]
-            self.con.execute("COMMIT")
-        except BaseException:
-            self.con.execute("ROLLBACK")
-            raise
-        self.drop_table(shadow)
-        return int(rows)
-
-    def _swap_by_rename(self, staging: str, shadow: str, version: int) -> int:
-        """Same result as the copy, when both tables have the same columns: in one
-        transaction the staging table is dropped and the shadow renamed to it (no row copy)."""
-        from target_oracle.naming import TABLE_VERSION_COLUMN  # noqa: PLC0415
-
-        self.con.execute("BEGIN TRANSACTION")
-        try:
-            self.con.execute(
-                f"DELETE FROM {self.qualified(shadow)} WHERE {quote(TABLE_VERSION_COLUMN)} IS DISTINCT FROM ?",
-                [version],
-            )
-            self.con.execute(f"DROP TABLE {self.qualified(staging)}")
-            self.con.execute(f"ALTER TABLE {self.qualified(shadow)} RENAME TO {quote(staging)}")
-            rows = self.con.execute(f"SELECT count(*) FROM {self.qualified(staging)}").fetchone()[0]
+            for swap in swaps:
+                staging = self.qualified(swap.staging)
+                if swap.shadow is None:
+                    self.con.execute(f"DELETE FROM {staging}")
+                    counts.append(0)
+                    continue
+                shadow = self.qualified(swap.shadow)
+                shadow_cols = self.table_columns(swap.shadow) or {}
+                staging_cols = self.table_columns(swap.staging) or {}
+                if list(staging_cols.values()) == list(shadow_cols.values()):
+                    # Same columns: the shadow becomes the staging table (no row copy).
+                    self.con.execute(
+                        f"DELETE FROM {shadow} WHERE {version_col} IS DISTINCT FROM ?", [swap.version]
+                    )
+                    self.con.execute(f"DROP TABLE {staging}")
+                    self.con.execute(f"ALTER TABLE {shadow} RENAME TO {quote(swap.staging)}")
+                else:
+                    for name, col in shadow_cols.items():
+                        if name not in staging_cols:
+                            self.logger.info("Adding column %s %s to %s", name, col.sql_type, swap.staging)
+                            self.con.execute(
+                                f"ALTER TABLE {staging} ADD COLUMN {quote(name)} {col.sql_type}"
+                            )
+                    col_list = ", ".join(quote(name) for name in shadow_cols)
+                    self.con.execute(f"DELETE FROM {staging}")
+                    self.con.execute(
+                        f"INSERT INTO {staging} ({col_list}) SELECT {col_list} FROM {shadow} "
+                        f"WHERE {version_col} = ?",
+                        [swap.version],
+                    )
+                    self.con.execute(f"DROP TABLE {shadow}")
+                counts.append(self.con.execute(f"SELECT count(*) FROM {staging}").fetchone()[0])
             self.con.execute("COMMIT")
         except BaseException:
             self.con.execute("ROLLBACK")
             raise
         finally:
-            self._forget(staging)
-            self._forget(shadow)
-        return int(rows)
-
-    def replace_with_empty(self, staging: str) -> None:
-        self.con.execute(f"DELETE FROM {self.qualified(staging)}")
+            for swap in swaps:
+                self._forget(swap.staging)
+                if swap.shadow is not None:
+                    self._forget(swap.shadow)
+        return counts
 
     def close(self) -> None:
         self.con.close()

@@ -1,11 +1,16 @@
 """Pure functions producing the Oracle SQL of the loader (no connection needed).
 
 Identifiers are unquoted upper case (``STG_MOLO_SLIPS``, ``SDC_ROW_HASH``); only a name that
-is an Oracle reserved word or not a valid unquoted identifier is double-quoted (its quoted
-upper-case form is the same identifier). CREATE TABLE is compiled with SQLAlchemy's Oracle
-dialect; the other statements are plain text built from the same identifier rules.
+is an Oracle reserved word (:mod:`target_oracle.reserved_words`) or not a valid unquoted
+identifier is double-quoted (its quoted upper-case form is the same identifier). CREATE TABLE
+is compiled with SQLAlchemy's Oracle dialect; the other statements are plain text built from
+the same identifier rules.
 
-Type mapping:
+Types are decided once, from the stream schema and the database's NVARCHAR2 limit
+(``text_chars``: 16,383 characters with MAX_STRING_SIZE=EXTENDED, as on Autonomous Database,
+2,000 with STANDARD), when a table or column is created, and never changed afterwards: a value
+that does not fit its column is rejected with its row and column, never cut, and no column is
+ever widened or converted (dbt builds the DW tables from these types; see README "Oracle").
 
 =============================  =======================================================
 column kind                    Oracle type
@@ -13,12 +18,15 @@ column kind                    Oracle type
 integer NUMBER(p,0)            NUMBER(p,0)    (integer without precision: NUMBER(19,0))
 decimal NUMBER(p,s)            NUMBER(p,s)
 double (plain number)          BINARY_DOUBLE
-string maxLength n <= 2000     NVARCHAR2(n), widened / converted to NCLOB when needed
-string maxLength > 2000 / none NCLOB
+string, maxLength n            NVARCHAR2(text_chars) when n <= text_chars, else NCLOB
+string without maxLength       NCLOB          (the catalog's free-text NCLOB columns)
 date / date-time               DATE / TIMESTAMP
 boolean                        NUMBER(1,0)    (1 / 0)
 object / array                 NCLOB          (JSON text)
 =============================  =======================================================
+
+Tables are created NOCOMPRESS: staging tables are emptied and refilled by conventional DML on
+every run, which Autonomous Database's default (Hybrid Columnar Compression) is not made for.
 """
 
 from __future__ import annotations
@@ -28,12 +36,12 @@ import typing as t
 
 from sqlalchemy import Column, MetaData, Table
 from sqlalchemy.dialects import oracle
-from sqlalchemy.dialects.oracle.base import RESERVED_WORDS
 from sqlalchemy.schema import CreateTable
 from sqlalchemy.sql import quoted_name
 
 from target_oracle import naming
 from target_oracle import types as ty
+from target_oracle.reserved_words import RESERVED_WORDS
 
 if t.TYPE_CHECKING:
     from sqlalchemy.types import TypeEngine
@@ -41,9 +49,10 @@ if t.TYPE_CHECKING:
     from target_oracle.connector import DbColumn
     from target_oracle.types import ColumnSpec
 
-NVARCHAR2_MAX_CHARS = 2000  # 4000 bytes in AL16UTF16 with MAX_STRING_SIZE=STANDARD
+# NVARCHAR2's limit in characters (AL16UTF16, two bytes each): 4000 / 32767 bytes.
+STANDARD_TEXT_CHARS = 2000
+EXTENDED_TEXT_CHARS = 16383
 ORACLE_DIALECT = oracle.dialect()
-NCLOB_TEMP_SUFFIX = "__NCLOB"
 PLAIN_INTEGER_PRECISION = 19  # same range as DuckDB BIGINT
 
 _UNQUOTED = re.compile(r"^[A-Z][A-Z0-9_$#]*$")
@@ -66,15 +75,16 @@ def _sa_name(name: str) -> quoted_name:
     return quoted_name(name, quote=needs_quotes(name))
 
 
-def sa_type(spec: ColumnSpec) -> TypeEngine:
-    """SQLAlchemy Oracle type of a column spec."""
+def sa_type(spec: ColumnSpec, text_chars: int) -> TypeEngine:
+    """SQLAlchemy Oracle type of a column spec, strings sized by the database's NVARCHAR2
+    limit ``text_chars`` (see the module docstring)."""
     kind = spec.kind
     if kind == ty.INTEGER:
         return oracle.NUMBER(spec.precision or PLAIN_INTEGER_PRECISION, 0)
     if kind == ty.DECIMAL:
         return oracle.NUMBER(spec.precision, spec.scale)
-    if kind == ty.STRING and spec.max_length and spec.max_length <= NVARCHAR2_MAX_CHARS:
-        return oracle.NVARCHAR2(spec.max_length)
+    if kind == ty.STRING and spec.max_length and spec.max_length <= text_chars:
+        return oracle.NVARCHAR2(text_chars)
     return {
         ty.DOUBLE: oracle.BINARY_DOUBLE(),
         ty.STRING: oracle.NCLOB(),
@@ -85,8 +95,8 @@ def sa_type(spec: ColumnSpec) -> TypeEngine:
     }[kind]
 
 
-def type_sql(spec: ColumnSpec) -> str:
-    return sa_type(spec).compile(dialect=ORACLE_DIALECT).replace(", ", ",")
+def type_sql(spec: ColumnSpec, text_chars: int) -> str:
+    return sa_type(spec, text_chars).compile(dialect=ORACLE_DIALECT).replace(", ", ",")
 
 
 def db_column_type_sql(col: DbColumn) -> str:
@@ -96,12 +106,14 @@ def db_column_type_sql(col: DbColumn) -> str:
     return col.sql_type
 
 
-def create_table_sql(schema: str | None, table: str, specs: t.Sequence[ColumnSpec]) -> str:
-    columns = [Column(_sa_name(s.name), sa_type(s)) for s in specs]
+def create_table_sql(
+    schema: str | None, table: str, specs: t.Sequence[ColumnSpec], text_chars: int
+) -> str:
+    columns = [Column(_sa_name(s.name), sa_type(s, text_chars)) for s in specs]
     sa_table = Table(
         _sa_name(table), MetaData(), *columns, schema=_sa_name(schema) if schema else None
     )
-    return str(CreateTable(sa_table).compile(dialect=ORACLE_DIALECT)).strip()
+    return str(CreateTable(sa_table).compile(dialect=ORACLE_DIALECT)).strip() + " NOCOMPRESS"
 
 
 def drop_table_sql(schema: str | None, table: str) -> str:
@@ -112,38 +124,6 @@ def add_columns_sql(schema: str | None, table: str, columns: t.Sequence[tuple[st
     """``ALTER TABLE t ADD (c1 type1, c2 type2)`` for (name, type SQL) pairs."""
     body = ", ".join(f"{ident(name)} {type_sql_}" for name, type_sql_ in columns)
     return f"ALTER TABLE {qualified(schema, table)} ADD ({body})"
-
-
-def widen_sql(schema: str | None, table: str, column: str, chars: int) -> str:
-    return f"ALTER TABLE {qualified(schema, table)} MODIFY ({ident(column)} NVARCHAR2({chars}))"
-
-
-def nclob_temp_column(column: str) -> str:
-    return naming._shorten(column + NCLOB_TEMP_SUFFIX, naming.MAX_IDENTIFIER_BYTES)  # noqa: SLF001
-
-
-def to_nclob_sql(schema: str | None, table: str, column: str) -> list[str]:
-    """Convert an NVARCHAR2 column to NCLOB (Oracle cannot MODIFY it in place, ORA-22858):
-    add an NCLOB column, copy, drop the old column, rename the new one."""
-    tbl = qualified(schema, table)
-    tmp = nclob_temp_column(column)
-    return [
-        f"ALTER TABLE {tbl} ADD ({ident(tmp)} NCLOB)",
-        f"UPDATE {tbl} SET {ident(tmp)} = {ident(column)}",
-        f"ALTER TABLE {tbl} DROP COLUMN {ident(column)}",
-        f"ALTER TABLE {tbl} RENAME COLUMN {ident(tmp)} TO {ident(column)}",
-    ]
-
-
-def string_growth_sql(
-    schema: str | None, table: str, col: DbColumn, needed_chars: int
-) -> list[str]:
-    """Statements that let ``col`` hold ``needed_chars`` characters (none if it already can)."""
-    if col.sql_type != "NVARCHAR2" or needed_chars <= (col.char_length or 0):
-        return []
-    if needed_chars <= NVARCHAR2_MAX_CHARS:
-        return [widen_sql(schema, table, col.name, needed_chars)]
-    return to_nclob_sql(schema, table, col.name)
 
 
 def insert_sql(schema: str | None, table: str, columns: t.Sequence[str]) -> str:
@@ -159,38 +139,37 @@ def align_sql(
     staging_cols: t.Mapping[str, DbColumn],
     shadow_cols: t.Mapping[str, DbColumn],
 ) -> list[str]:
-    """DDL that makes ``staging`` able to take every column of the shadow table:
-    add missing columns, widen NVARCHAR2 columns, convert to NCLOB."""
-    statements: list[str] = []
+    """DDL that makes ``staging`` able to take every column of the shadow table: the columns
+    it lacks, added with the shadow's types. Existing columns are never changed (both tables
+    get their types from the same schema; see the module docstring)."""
     missing = [(n, db_column_type_sql(c)) for n, c in shadow_cols.items() if n not in staging_cols]
-    if missing:
-        statements.append(add_columns_sql(schema, staging, missing))
-    for name, shadow_col in shadow_cols.items():
-        current = staging_cols.get(name)
-        if current is None or current.sql_type != "NVARCHAR2":
-            continue
-        if shadow_col.sql_type == "NCLOB":
-            statements.extend(to_nclob_sql(schema, staging, name))
-        elif shadow_col.sql_type == "NVARCHAR2":
-            statements.extend(
-                string_growth_sql(schema, staging, current, shadow_col.char_length or 0)
-            )
-    return statements
+    return [add_columns_sql(schema, staging, missing)] if missing else []
 
 
 def swap_sql(
-    schema: str | None, staging: str, shadow: str, columns: t.Sequence[str]
+    schema: str | None, staging: str, shadow: str | None, columns: t.Sequence[str]
 ) -> list[str]:
-    """The statements of the swap transaction, in order; the caller commits after the last
-    one (bind ``:version``), and drops the shadow only after the commit."""
-    col_list = ", ".join(ident(c) for c in columns)
-    return [
-        f"DELETE FROM {qualified(schema, staging)}",
-        f"INSERT INTO {qualified(schema, staging)} ({col_list}) "
-        f"SELECT {col_list} FROM {qualified(schema, shadow)} "
-        f"WHERE {ident(naming.TABLE_VERSION_COLUMN)} = :version",
-    ]
+    """One staging table's statements in the activation transaction (bind ``:version``): its
+    rows become the shadow's rows of that version, or none without a shadow. No DDL, so many
+    tables' swaps commit together."""
+    statements = [f"DELETE FROM {qualified(schema, staging)}"]
+    if shadow is not None:
+        col_list = ", ".join(ident(c) for c in columns)
+        statements.append(
+            f"INSERT INTO {qualified(schema, staging)} ({col_list}) "
+            f"SELECT {col_list} FROM {qualified(schema, shadow)} "
+            f"WHERE {ident(naming.TABLE_VERSION_COLUMN)} = :version"
+        )
+    return statements
 
+
+# The database's NVARCHAR2 limit, asked once per connection: this cast is valid only with
+# MAX_STRING_SIZE=EXTENDED and fails with ORA-00910 under STANDARD. Unlike V$PARAMETER it needs
+# no privilege (an Autonomous Database user cannot read V$PARAMETER by default).
+EXTENDED_TEXT_PROBE = f"SELECT CAST(NULL AS NVARCHAR2({EXTENDED_TEXT_CHARS})) FROM DUAL"
+LENGTH_TOO_LONG = 910  # ORA-00910: specified length too long for its datatype
+
+CURRENT_SCHEMA_QUERY = "SELECT SYS_CONTEXT('USERENV', 'CURRENT_SCHEMA') FROM DUAL"
 
 COLUMNS_QUERY = (
     "SELECT column_name, data_type, char_length, data_precision, data_scale "
