@@ -69,6 +69,10 @@ class ExportRef:
         )
 
 
+class StorageError(RuntimeError):
+    """The exports cannot be listed or fetched (missing folder, bucket, credentials, access)."""
+
+
 class Store:
     """A place that holds exports: an S3 bucket with a prefix, or a local folder."""
 
@@ -93,7 +97,11 @@ class LocalStore(Store):
 
     def list(self, system: str, pattern: str) -> list[ExportRef]:
         if not self.root.is_dir():
-            raise FileNotFoundError(f"{system}: export folder {self.root} does not exist")
+            what = "is not a folder" if self.root.exists() else "does not exist"
+            raise StorageError(
+                f"{system}: export folder {self.root} {what} (setting {system}_path): create it, "
+                f"or point {system}_path (TAP_MARINA_S3_{system.upper()}_PATH) at the exports"
+            )
         refs = []
         for dirpath, _, files in os.walk(self.root):
             for name in files:
@@ -136,8 +144,10 @@ class S3Store(Store):
         try:
             pages = list(paginator.paginate(Bucket=self.bucket, Prefix=self.prefix))
         except (BotoCoreError, ClientError) as exc:  # wrong bucket, no access, no credentials
-            raise RuntimeError(
-                f"{system}: cannot list the exports in s3://{self.bucket}/{self.prefix} ({exc})"
+            raise StorageError(
+                f"{system}: cannot list the exports in s3://{self.bucket}/{self.prefix} ({exc}); "
+                f"check {system}_bucket, the AWS credentials and their s3:ListBucket right "
+                "(`make check` explains the S3 error codes)"
             ) from exc
         for page in pages:
             for obj in page.get("Contents", []):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from singer_sdk import Tap
 from singer_sdk import typing as th
 
+from . import preflight
 from .archives import Limits
 from .output import FastWriter
 from .catalog import SYSTEMS, load_catalog
@@ -30,6 +31,10 @@ def _system_settings() -> list[th.Property]:
             th.Property(f"{system}_key_pattern", th.StringType, default=spec["key_pattern"],
                         description="Shell pattern on the file name (case-insensitive) that "
                         "marks an export."),
+            th.Property(f"{system}_max_export_age_hours", th.NumberType,
+                        description=f"A run fails (or warns, see `late_export`) when the newest "
+                        f"{label} export arrived longer ago than this, or there is none: a "
+                        "missed daily drop. Unset or 0 = no check."),
         ]
     return props
 
@@ -45,6 +50,10 @@ class TapMarinaS3(Tap):
         th.Property("mode", th.StringType, default="latest", allowed_values=["latest", "all"],
                     description="`latest`: load the newest export not yet loaded. `all`: load "
                     "every export newer than the last loaded one, oldest first."),
+        th.Property("late_export", th.StringType, default="fail", allowed_values=["fail", "warn"],
+                    description="What a run does when a system's newest export is older than "
+                    "its `<system>_max_export_age_hours`: `fail` before reading anything, or "
+                    "`warn` and load what is there."),
         th.Property("aws_region", th.StringType, default="us-east-1",
                     description="AWS region of the buckets."),
         th.Property("aws_access_key_id", th.StringType, secret=True,
@@ -111,9 +120,14 @@ class TapMarinaS3(Tap):
 
     def sync_all(self) -> None:
         try:
+            preflight.check(self.config, self._systems(), self.run.store)
             super().sync_all()
         finally:
             self._close_run()
+
+    def _systems(self) -> list[str]:
+        """The systems this run reads: enabled, with at least one selected table."""
+        return [s for s in SYSTEMS if self.config.get(f"{s}_enabled", True) and self.run.selected.get(s)]
 
     def run_sync_dry_run(self, *args, **kwargs) -> bool:
         """`--test` / connection tests read through the same Run: clean it up the same way."""
@@ -129,4 +143,6 @@ class TapMarinaS3(Tap):
 
 
 if __name__ == "__main__":
-    TapMarinaS3.cli()
+    from .cli import main
+
+    main()

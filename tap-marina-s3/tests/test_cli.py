@@ -16,10 +16,10 @@ import yaml
 
 CATALOG = yaml.safe_load(resources.files("tap_marina_s3").joinpath("catalog.yml").read_text("utf-8"))
 EXE = Path(sys.executable).with_name("tap-marina-s3")
-PER_SYSTEM = ("enabled", "bucket", "path", "prefix", "key_pattern")
+PER_SYSTEM = ("enabled", "bucket", "path", "prefix", "key_pattern", "max_export_age_hours")
 SHARED = ("aws_region", "aws_access_key_id", "aws_secret_access_key", "aws_session_token", "aws_profile",
           "endpoint_url", "mode", "day_first", "max_reject_ratio", "max_member_bytes",
-          "max_compression_ratio", "typing_columns")
+          "max_compression_ratio", "typing_columns", "late_export")
 LINEAGE = {"_sdc_source_key", "_sdc_source_member", "_sdc_row_number", "_sdc_exported_at", "_sdc_extra",
            "_sdc_row_hash"}
 

@@ -6,13 +6,16 @@ The SQL comes from :mod:`target_oracle.dialects.oracle_sql` (pure, unit tested o
 from __future__ import annotations
 
 import socket
+import socket
 import typing as t
 from decimal import Decimal
+from pathlib import Path
 from pathlib import Path
 
 import oracledb
 
 from target_oracle import types as ty
+from target_oracle.errors import LoaderError
 from target_oracle.errors import LoaderError
 from target_oracle.connector import DbColumn, Dialect, RowError, RowErrors, Swap
 from target_oracle.dialects import oracle_sql as sql
@@ -46,6 +49,62 @@ def connect_params(config: t.Mapping[str, t.Any]) -> dict[str, t.Any]:
         if config.get(setting):
             params[key] = config[setting]
     return params
+
+
+def connect(config: t.Mapping[str, t.Any]) -> t.Any:
+    """A thin-mode connection; a wallet folder that cannot work, an unknown or unreachable host
+    and refused credentials raise LoaderError naming the setting to fix."""
+    params = connect_params(config)
+    where = f"Oracle {params.get('user', '')}@{params.get('dsn', '')}"
+    for key, setting, needed in (("config_dir", "ORACLE_CONFIG_DIR", "tnsnames.ora"),
+                                 ("wallet_location", "ORACLE_WALLET_LOCATION", "ewallet.pem")):
+        folder = params.get(key)
+        if folder and not (Path(folder).expanduser() / needed).is_file():
+            raise LoaderError(
+                f"{where}: no {needed} in {folder} ({setting}): unzip the Autonomous Database "
+                "wallet there (docs/operations.md, first production run)"
+            )
+    try:
+        return oracledb.connect(**params)
+    except socket.gaierror as exc:  # thin mode resolves the host itself, outside its errors
+        raise LoaderError(
+            f"{where}: the database host in ORACLE_DSN cannot be resolved ({exc.strerror}): "
+            "check the host name and the DNS of this machine"
+        ) from exc
+    except oracledb.Error as exc:
+        raise LoaderError(f"{where}: {explain_connect_error(exc)}") from exc
+
+
+# The connection errors an operator meets, with what to do (the driver's text follows).
+CONNECT_ERRORS = {
+    "ORA-01017": "user name or password refused: check ORACLE_USER / ORACLE_PASSWORD",
+    "ORA-28000": "the account is locked: ask the DBA to unlock ORACLE_USER",
+    "ORA-28001": "the password has expired: set a new one (ORACLE_PASSWORD)",
+    "ORA-12506": "the listener rejected the connection: is the database stopped, or this "
+                 "machine's IP not on its access list?",
+    "ORA-12514": "the service name in ORACLE_DSN is not known to the listener",
+    "DPY-4026": "tnsnames.ora is missing or unreadable: check ORACLE_CONFIG_DIR",
+    "DPY-4027": "ORACLE_DSN is empty or an alias without ORACLE_CONFIG_DIR: set ORACLE_DSN "
+                "(host:port/service) or ORACLE_CONFIG_DIR (the wallet folder with tnsnames.ora)",
+    "DPY-4000": "ORACLE_DSN is an alias that no tnsnames.ora defines: check ORACLE_DSN and "
+                "ORACLE_CONFIG_DIR",
+    "DPY-4011": "the database closed the connection: wrong port, or TLS/mTLS needs the wallet "
+                "(ORACLE_WALLET_LOCATION)",
+    "DPY-6005": "cannot connect to the host/port in ORACLE_DSN: check the port, the firewall "
+                "and the database's access list",
+    "DPY-4005": "timed out connecting to the host/port in ORACLE_DSN: check the firewall and "
+                "the database's access list",
+    "DPY-6006": "the wallet could not be used: check ORACLE_WALLET_LOCATION / "
+                "ORACLE_WALLET_PASSWORD",
+}
+
+
+def explain_connect_error(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    for code, meaning in CONNECT_ERRORS.items():
+        if code in text:
+            return f"{meaning} ({text})"
+    return text or type(exc).__name__
 
 
 def connect(config: t.Mapping[str, t.Any]) -> t.Any:
