@@ -9,7 +9,7 @@ import pytest
 from target_oracle import naming
 from target_oracle import types as ty
 from target_oracle.dialects.duckdb import duckdb_type
-from target_oracle.dialects.oracle_sql import type_sql
+from target_oracle.dialects.oracle_sql import EXTENDED_TEXT_CHARS, STANDARD_TEXT_CHARS, type_sql
 
 CATALOG = Path(__file__).resolve().parents[2] / "tap-marina-s3" / "tap_marina_s3" / "catalog.yml"
 
@@ -37,8 +37,8 @@ def test_long_names_fit_oracle_limit():
         ({"type": ["integer", "null"]}, "NUMBER(19,0)", "BIGINT"),
         ({"type": ["number", "null"], "multipleOf": 0.01, "x-sql-datatype": "NUMBER(10,2)"}, "NUMBER(10,2)", "DECIMAL(10,2)"),
         ({"type": ["number", "null"]}, "BINARY_DOUBLE", "DOUBLE"),
-        ({"type": ["string", "null"], "maxLength": 191}, "NVARCHAR2(191)", "VARCHAR"),
-        ({"type": ["string", "null"], "maxLength": 4000}, "NCLOB", "VARCHAR"),
+        ({"type": ["string", "null"], "maxLength": 191}, "NVARCHAR2(16383)", "VARCHAR"),
+        ({"type": ["string", "null"], "maxLength": 16384}, "NCLOB", "VARCHAR"),
         ({"type": ["string", "null"]}, "NCLOB", "VARCHAR"),
         ({"type": ["string", "null"], "format": "date"}, "DATE", "DATE"),
         ({"type": ["string", "null"], "format": "date-time"}, "TIMESTAMP", "TIMESTAMP"),
@@ -51,7 +51,7 @@ def test_long_names_fit_oracle_limit():
 )
 def test_type_mapping(prop_schema, oracle, duck):
     spec = ty.column_spec("c", prop_schema)
-    assert type_sql(spec) == oracle
+    assert type_sql(spec, EXTENDED_TEXT_CHARS) == oracle
     assert duckdb_type(spec) == duck
 
 
@@ -73,9 +73,11 @@ def test_every_catalog_column_maps():
             prop = json_schema_for(oracle_type)
             spec = ty.column_spec(col["name"].lower(), prop)
             assert spec.name == col["name"]
-            assert type_sql(spec).startswith(expected[base]), (entry["stream"], col["name"])
+            assert type_sql(spec, EXTENDED_TEXT_CHARS).startswith(expected[base]), (entry["stream"], col["name"])
             if base == "NUMBER":
-                assert type_sql(spec) == oracle_type.replace(" ", "")
+                assert type_sql(spec, EXTENDED_TEXT_CHARS) == oracle_type.replace(" ", "")
+            if base in ("NVARCHAR2", "CHAR"):  # every catalog size fits even MAX_STRING_SIZE=STANDARD
+                assert type_sql(spec, STANDARD_TEXT_CHARS) == "NVARCHAR2(2000)"
 
 
 def json_schema_for(oracle_type: str) -> dict:

@@ -37,29 +37,39 @@ SCHEMA = {
 
 
 def test_create_table_types_and_identifiers():
-    ddl = sql.create_table_sql(None, "STG_MOLO_SLIPS", column_specs(SCHEMA))
+    """Text with a maxLength is NVARCHAR2 at the database's limit (EXTENDED: 16,383), free
+    text and JSON NCLOB; reserved words quoted; no HCC."""
+    ddl = sql.create_table_sql(None, "STG_MOLO_SLIPS", column_specs(SCHEMA), sql.EXTENDED_TEXT_CHARS)
     assert ddl == (
         "CREATE TABLE STG_MOLO_SLIPS (\n"
         "\tID NUMBER(10, 0), \n"
         "\tRATE NUMBER(10, 2), \n"
         "\tRATIO BINARY_DOUBLE, \n"
-        "\tNAME NVARCHAR2(191), \n"
+        "\tNAME NVARCHAR2(16383), \n"
         "\tNOTES NCLOB, \n"
-        "\tHUGE NCLOB, \n"
+        "\tHUGE NVARCHAR2(16383), \n"
         "\tOPENED_ON DATE, \n"
         "\tUPDATED_AT TIMESTAMP, \n"
         "\tFLAG NUMBER(1, 0), \n"
-        '\t"COMMENT" NVARCHAR2(10), \n'
+        '\t"COMMENT" NVARCHAR2(16383), \n'
         "\tSDC_ROW_NUMBER NUMBER(19, 0), \n"
         "\tSDC_EXTRA NCLOB, \n"
         "\tSDC_TABLE_VERSION NUMBER(19, 0), \n"
         "\tSDC_LOADED_AT TIMESTAMP\n"
-        ")"
+        ") NOCOMPRESS"
     )
 
 
+def test_text_types_under_max_string_size_standard():
+    """2,000 characters with MAX_STRING_SIZE=STANDARD; a maxLength beyond it is NCLOB."""
+    specs = {s.name: s for s in column_specs(SCHEMA)}
+    assert sql.type_sql(specs["NAME"], sql.STANDARD_TEXT_CHARS) == "NVARCHAR2(2000)"
+    assert sql.type_sql(specs["HUGE"], sql.STANDARD_TEXT_CHARS) == "NCLOB"
+    assert sql.type_sql(specs["NOTES"], sql.STANDARD_TEXT_CHARS) == "NCLOB"
+
+
 def test_create_table_in_schema():
-    ddl = sql.create_table_sql("MARINA", "STG_X__LOADING", column_specs({"properties": {}}))
+    ddl = sql.create_table_sql("MARINA", "STG_X__LOADING", column_specs({"properties": {}}), 2000)
     assert ddl.startswith("CREATE TABLE MARINA.STG_X__LOADING (\n\tSDC_TABLE_VERSION NUMBER(19, 0)")
 
 
@@ -67,6 +77,8 @@ def test_identifier_quoting_only_when_needed():
     assert sql.ident("STG_MOLO_SLIPS") == "STG_MOLO_SLIPS"
     assert sql.ident("SDC_ROW_HASH") == "SDC_ROW_HASH"
     assert sql.ident("LEVEL") == '"LEVEL"'
+    # reserved words SQLAlchemy's list lacks
+    assert [sql.ident(n) for n in ("ROWS", "ROW", "ACCESS", "SESSION")] == ['"ROWS"', '"ROW"', '"ACCESS"', '"SESSION"']
     assert sql.ident("_ID") == '"_ID"'
     assert sql.qualified("MARINA", "DATE") == 'MARINA."DATE"'
 
@@ -86,42 +98,29 @@ def test_swap_statements():
     ]
 
 
-def test_add_column_and_widen_ddl():
+def test_add_column_ddl():
     assert sql.add_columns_sql(None, "STG_X", [("BERTH", "NVARCHAR2(20)"), ("N", "NUMBER(10,0)")]) == (
         "ALTER TABLE STG_X ADD (BERTH NVARCHAR2(20), N NUMBER(10,0))"
     )
-    col = DbColumn("NAME", "NVARCHAR2", 191)
-    assert sql.string_growth_sql(None, "STG_X", col, 100) == []
-    assert sql.string_growth_sql(None, "STG_X", col, 1500) == ["ALTER TABLE STG_X MODIFY (NAME NVARCHAR2(1500))"]
-    assert sql.string_growth_sql(None, "STG_X", col, 2001) == [
-        "ALTER TABLE STG_X ADD (NAME__NCLOB NCLOB)",
-        "UPDATE STG_X SET NAME__NCLOB = NAME",
-        "ALTER TABLE STG_X DROP COLUMN NAME",
-        "ALTER TABLE STG_X RENAME COLUMN NAME__NCLOB TO NAME",
-    ]
-    assert sql.string_growth_sql(None, "STG_X", DbColumn("N", "NCLOB"), 10**6) == []
 
 
-def test_align_staging_to_shadow():
+def test_align_staging_to_shadow_only_adds_columns():
+    """Types are fixed when a column is created: aligning adds the missing columns and never
+    modifies, widens or converts one."""
     staging = {
         "ID": DbColumn("ID", "NUMBER(10,0)"),
-        "NAME": DbColumn("NAME", "NVARCHAR2", 100),
-        "NOTE": DbColumn("NOTE", "NVARCHAR2", 2000),
+        "NAME": DbColumn("NAME", "NVARCHAR2", 16383),
     }
     shadow = {
         "ID": DbColumn("ID", "NUMBER(10,0)"),
-        "NAME": DbColumn("NAME", "NVARCHAR2", 300),
+        "NAME": DbColumn("NAME", "NVARCHAR2", 16383),
         "NOTE": DbColumn("NOTE", "NCLOB"),
-        "BERTH": DbColumn("BERTH", "NVARCHAR2", 20),
+        "ROWS": DbColumn("ROWS", "NVARCHAR2", 16383),
     }
     assert sql.align_sql(None, "STG_X", staging, shadow) == [
-        "ALTER TABLE STG_X ADD (BERTH NVARCHAR2(20))",
-        "ALTER TABLE STG_X MODIFY (NAME NVARCHAR2(300))",
-        "ALTER TABLE STG_X ADD (NOTE__NCLOB NCLOB)",
-        "UPDATE STG_X SET NOTE__NCLOB = NOTE",
-        "ALTER TABLE STG_X DROP COLUMN NOTE",
-        "ALTER TABLE STG_X RENAME COLUMN NOTE__NCLOB TO NOTE",
+        'ALTER TABLE STG_X ADD (NOTE NCLOB, "ROWS" NVARCHAR2(16383))',
     ]
+    assert sql.align_sql(None, "STG_X", shadow, shadow) == []
 
 
 def test_column_named_in_oracle_errors():
@@ -166,6 +165,12 @@ def test_connect_params_from_url_and_wallet():
 
 
 # --- statement order against a recording stand-in of the DB-API connection -------------
+
+
+@dataclass
+class FakeError:
+    code: int
+    message: str
 
 
 @dataclass
@@ -345,15 +350,38 @@ def test_batch_errors_are_reported_per_row_and_rolled_back():
     assert con.log[-1] == ("rollback",)
 
 
-def test_long_value_widens_then_converts_to_nclob_before_insert():
+def test_text_longer_than_its_column_is_rejected_never_cut_nor_widened():
     specs = [ty.ColumnSpec("NAME", "name", ty.STRING, max_length=10)]
-    ora, con = dialect({"T": [("NAME", "NVARCHAR2", 10, None, None)]})
-    ora.insert_batch("T", specs, [("x" * 30,)])
-    assert con.log[0] == ("execute", "ALTER TABLE T MODIFY (NAME NVARCHAR2(30))", {})
-    ora2, con2 = dialect({"T": [("NAME", "NVARCHAR2", 10, None, None)]})
-    ora2.insert_batch("T", specs, [("x" * 2500,)])
-    assert [entry[1] for entry in con2.log[:4]] == sql.to_nclob_sql(None, "T", "NAME")
-    assert ("executemany", "INSERT INTO T (NAME) VALUES (:1)", [("x" * 2500,)], True) in con2.log
+    ora, con = dialect({"T": [("NAME", "NVARCHAR2", 2000, None, None)]})
+    with pytest.raises(RowErrors) as info:
+        ora.insert_batch("T", specs, [("x" * 30, "é" * 2000, "🚤" * 1001, None)])
+    assert [(e.row_index, e.column) for e in info.value.errors] == [(2, "NAME")]
+    assert "2002 characters does not fit NVARCHAR2(2000)" in info.value.errors[0].error
+    assert con.log == []  # nothing sent: no DDL, no insert
+
+
+def test_max_string_size_decides_the_text_type(monkeypatch):
+    """The NVARCHAR2 limit is asked once per connection; ORA-00910 means STANDARD."""
+    specs = [ty.ColumnSpec("NAME", "name", ty.STRING, max_length=10)]
+    ora, con = dialect({})
+    ora.create_table("T", specs)
+    ora.add_columns("T", [ty.ColumnSpec("CODE", "code", ty.STRING, max_length=3)])
+    assert [entry[1] for entry in con.log] == [
+        sql.EXTENDED_TEXT_PROBE,
+        "CREATE TABLE T (\n\tNAME NVARCHAR2(16383)\n) NOCOMPRESS",
+        "ALTER TABLE T ADD (CODE NVARCHAR2(16383))",
+    ]
+    original = RecordingCursor.execute
+
+    def standard(self, statement, params=None, **kwargs):
+        if statement == sql.EXTENDED_TEXT_PROBE:
+            raise oracledb.DatabaseError(FakeError(910, "ORA-00910: specified length too long for its datatype"))
+        return original(self, statement, params, **kwargs)
+
+    monkeypatch.setattr(RecordingCursor, "execute", standard)
+    ora, con = dialect({})
+    ora.create_table("T", specs)
+    assert [entry[1] for entry in con.log] == ["CREATE TABLE T (\n\tNAME NVARCHAR2(2000)\n) NOCOMPRESS"]
 
 
 def test_decimal_with_too_many_decimals_is_rejected_not_rounded():

@@ -243,6 +243,35 @@ def _parquet_value_sql(spec: ColumnSpec) -> str:
     return f"CAST({col} AS {sql_type})"
 
 
+# Types of the Arrow columns handed to Oracle where the staging type differs: JSON as its text,
+# flags as NUMBER(1,0)'s 0/1.
+_ORACLE_ARROW_TYPES = {ty.JSON: "VARCHAR", ty.BOOLEAN: "TINYINT"}
+
+
+def parquet_columns(con: duckdb.DuckDBPyConnection, files: list[str]) -> set[str]:
+    """Column names of Parquet files."""
+    return {row[0] for row in con.execute("DESCRIBE SELECT * FROM read_parquet(?)", [files]).fetchall()}
+
+
+def parquet_select_sql(specs: t.Sequence[ColumnSpec], present: set[str], *, for_oracle: bool = False) -> str:
+    """The staging columns of Parquet files, in the specs' order (parameters: version,
+    loaded_at, the list of files): each value cast to its column's type (a value the cast
+    would change fails the query); a property missing from the files is NULL. ``for_oracle``:
+    as Arrow types python-oracledb ingests into the Oracle columns."""
+    exprs = []
+    for spec in (s for s in specs if s.prop is not None):
+        cast = _ORACLE_ARROW_TYPES.get(spec.kind) if for_oracle else None
+        if spec.prop not in present:
+            exprs.append(f"CAST(NULL AS {cast or duckdb_type(spec)})" if for_oracle else "NULL")
+        elif cast:
+            value = f"json({quote(spec.prop)})" if spec.kind == ty.JSON else quote(spec.prop)  # type: ignore[arg-type]
+            exprs.append(f"CAST({value} AS {cast})")
+        else:
+            exprs.append(_parquet_value_sql(spec))
+    exprs += ["CAST(? AS BIGINT)", "CAST(? AS TIMESTAMP)"]
+    return f"SELECT {', '.join(exprs)} FROM read_parquet(?)"
+
+
 class DuckDBParquetMixin:
     """Loads BATCH Parquet files (typed rows) with one ``INSERT .. SELECT .. FROM read_parquet``."""
 
@@ -259,16 +288,10 @@ class DuckDBParquetMixin:
         """Insert the rows of the files (all or nothing); returns the number of rows. Each
         value is cast to its column's type: a value that does not fit fails the load, it is
         never cut or rounded. A property missing from the files is NULL."""
-        source = "read_parquet(?)"
         files = [str(p) for p in paths]
-        present = {row[0] for row in self.con.execute(
-            f"DESCRIBE SELECT * FROM {source}", [files]).fetchall()}
-        data = [s for s in specs if s.prop is not None]
-        exprs = [_parquet_value_sql(s) if s.prop in present else "NULL" for s in data]
-        exprs += ["CAST(? AS BIGINT)", "CAST(? AS TIMESTAMP)"]
+        select = parquet_select_sql(specs, parquet_columns(self.con, files))
         col_list = ", ".join(quote(s.name) for s in specs)
-        sql = (f"INSERT INTO {self.qualified(table)} ({col_list}) "  # type: ignore[attr-defined]
-               f"SELECT {', '.join(exprs)} FROM {source}")
+        sql = f"INSERT INTO {self.qualified(table)} ({col_list}) {select}"  # type: ignore[attr-defined]
         return int(self.con.execute(sql, [version, loaded_at, files]).fetchone()[0])
 
 

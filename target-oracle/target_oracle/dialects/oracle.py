@@ -1,21 +1,33 @@
-"""Oracle dialect: python-oracledb thin mode, array-bound ``executemany`` with batch errors.
+"""Oracle dialect: python-oracledb thin mode; direct path loads into the shadow tables,
+array-bound ``executemany`` with batch errors for the rest and to find a batch's bad rows.
 
 The SQL comes from :mod:`target_oracle.dialects.oracle_sql` (pure, unit tested offline).
+
+Loading a batch: values are converted and checked in Python first (types, decimals beyond the
+column's scale, text longer than its NVARCHAR2 column: each a rejected row naming its column),
+so what reaches Oracle fits. Into a shadow table (``STG_<X>__LOADING``, private to the load)
+the batch then goes by ``Connection.direct_path_load`` when the driver offers it (thin mode,
+python-oracledb 3.4+): no INSERT, blocks written above the high-water mark, committed by the
+driver. Should that fail, the batch's rows (one SDC_LOADED_AT per batch) are deleted and the
+batch goes through ``executemany(batcherrors=True)``, which names every row Oracle refuses; if
+no row is refused the failure was the direct path's own, and the rest of the run uses
+``executemany``. Parquet batch files are read by DuckDB into Arrow record batches, checked the
+same way, and handed to ``direct_path_load`` as they are (python-oracledb ingests Arrow).
 """
 
 from __future__ import annotations
 
-import socket
+import dataclasses
+import functools
 import socket
 import typing as t
 from decimal import Decimal
 from pathlib import Path
-from pathlib import Path
 
 import oracledb
 
+from target_oracle import naming
 from target_oracle import types as ty
-from target_oracle.errors import LoaderError
 from target_oracle.errors import LoaderError
 from target_oracle.connector import DbColumn, Dialect, RowError, RowErrors, Swap
 from target_oracle.dialects import oracle_sql as sql
@@ -49,62 +61,6 @@ def connect_params(config: t.Mapping[str, t.Any]) -> dict[str, t.Any]:
         if config.get(setting):
             params[key] = config[setting]
     return params
-
-
-def connect(config: t.Mapping[str, t.Any]) -> t.Any:
-    """A thin-mode connection; a wallet folder that cannot work, an unknown or unreachable host
-    and refused credentials raise LoaderError naming the setting to fix."""
-    params = connect_params(config)
-    where = f"Oracle {params.get('user', '')}@{params.get('dsn', '')}"
-    for key, setting, needed in (("config_dir", "ORACLE_CONFIG_DIR", "tnsnames.ora"),
-                                 ("wallet_location", "ORACLE_WALLET_LOCATION", "ewallet.pem")):
-        folder = params.get(key)
-        if folder and not (Path(folder).expanduser() / needed).is_file():
-            raise LoaderError(
-                f"{where}: no {needed} in {folder} ({setting}): unzip the Autonomous Database "
-                "wallet there (docs/operations.md, first production run)"
-            )
-    try:
-        return oracledb.connect(**params)
-    except socket.gaierror as exc:  # thin mode resolves the host itself, outside its errors
-        raise LoaderError(
-            f"{where}: the database host in ORACLE_DSN cannot be resolved ({exc.strerror}): "
-            "check the host name and the DNS of this machine"
-        ) from exc
-    except oracledb.Error as exc:
-        raise LoaderError(f"{where}: {explain_connect_error(exc)}") from exc
-
-
-# The connection errors an operator meets, with what to do (the driver's text follows).
-CONNECT_ERRORS = {
-    "ORA-01017": "user name or password refused: check ORACLE_USER / ORACLE_PASSWORD",
-    "ORA-28000": "the account is locked: ask the DBA to unlock ORACLE_USER",
-    "ORA-28001": "the password has expired: set a new one (ORACLE_PASSWORD)",
-    "ORA-12506": "the listener rejected the connection: is the database stopped, or this "
-                 "machine's IP not on its access list?",
-    "ORA-12514": "the service name in ORACLE_DSN is not known to the listener",
-    "DPY-4026": "tnsnames.ora is missing or unreadable: check ORACLE_CONFIG_DIR",
-    "DPY-4027": "ORACLE_DSN is empty or an alias without ORACLE_CONFIG_DIR: set ORACLE_DSN "
-                "(host:port/service) or ORACLE_CONFIG_DIR (the wallet folder with tnsnames.ora)",
-    "DPY-4000": "ORACLE_DSN is an alias that no tnsnames.ora defines: check ORACLE_DSN and "
-                "ORACLE_CONFIG_DIR",
-    "DPY-4011": "the database closed the connection: wrong port, or TLS/mTLS needs the wallet "
-                "(ORACLE_WALLET_LOCATION)",
-    "DPY-6005": "cannot connect to the host/port in ORACLE_DSN: check the port, the firewall "
-                "and the database's access list",
-    "DPY-4005": "timed out connecting to the host/port in ORACLE_DSN: check the firewall and "
-                "the database's access list",
-    "DPY-6006": "the wallet could not be used: check ORACLE_WALLET_LOCATION / "
-                "ORACLE_WALLET_PASSWORD",
-}
-
-
-def explain_connect_error(exc: BaseException) -> str:
-    text = " ".join(str(exc).split())
-    for code, meaning in CONNECT_ERRORS.items():
-        if code in text:
-            return f"{meaning} ({text})"
-    return text or type(exc).__name__
 
 
 def connect(config: t.Mapping[str, t.Any]) -> t.Any:
@@ -199,6 +155,37 @@ def input_type(col: DbColumn, values: list) -> t.Any:
     return None
 
 
+PARQUET_BATCH_ROWS = 50000
+
+
+def arrow_text_fits(batch: t.Any, db_cols: t.Sequence[DbColumn]) -> bool:
+    """Whether every text of an Arrow record batch fits its NVARCHAR2 column (exactly: a
+    column whose longest value could need more UTF-16 units is counted in Python)."""
+    import pyarrow.compute as pc  # noqa: PLC0415
+
+    for i, col in enumerate(db_cols):
+        if col.sql_type != "NVARCHAR2" or not col.char_length:
+            continue
+        longest = pc.max(pc.utf8_length(batch.column(i))).as_py() or 0
+        if longest * 2 > col.char_length and text_length_errors(col, batch.column(i).to_pylist()):
+            return False
+    return True
+
+
+def text_length_errors(col: DbColumn, values: list) -> list[RowError]:
+    """Values longer than their NVARCHAR2 column: rejected with row and column (Oracle would
+    refuse them with ORA-12899, and a direct path load would fail the whole batch)."""
+    limit = col.char_length
+    if col.sql_type != "NVARCHAR2" or not limit or max_chars(values) <= limit:
+        return []
+    errors = []
+    for index, value in enumerate(values):
+        if value is not None and (length := utf16_units(value)) > limit:
+            error = f"text of {length} characters does not fit NVARCHAR2({limit}) (never cut)"
+            errors.append(RowError(index, col.name, error, value))
+    return errors
+
+
 def decimal_scale_errors(spec: ColumnSpec, values: list) -> list[RowError]:
     """Values with more decimals than the column's scale (Oracle would round them silently)."""
     scale = spec.scale or 0
@@ -244,8 +231,38 @@ class OracleDialect(Dialect):
         return {row[0]: sql.db_column_from_row(*row) for row in rows}
 
     # -- DDL -------------------------------------------------------------------------------
+    @functools.cached_property
+    def text_chars(self) -> int:
+        """The database's NVARCHAR2 limit in characters (MAX_STRING_SIZE), asked once."""
+        try:
+            self._execute(sql.EXTENDED_TEXT_PROBE)
+        except oracledb.DatabaseError as exc:
+            if getattr(exc.args[0], "code", None) != sql.LENGTH_TOO_LONG:
+                raise
+            self.logger.info("MAX_STRING_SIZE=STANDARD: text columns are NVARCHAR2(%d)",
+                             sql.STANDARD_TEXT_CHARS)
+            return sql.STANDARD_TEXT_CHARS
+        return sql.EXTENDED_TEXT_CHARS
+
+    @functools.cached_property
+    def current_schema(self) -> str:
+        """The schema of the tables (``direct_path_load`` needs it named)."""
+        if self.schema:
+            return self.schema
+        with self.con.cursor() as cur:
+            cur.execute(sql.CURRENT_SCHEMA_QUERY)
+            return cur.fetchone()[0]
+
+    @functools.cached_property
+    def direct_path(self) -> bool:
+        """Whether the driver offers direct path loads (python-oracledb 3.4+ in thin mode);
+        turned off for the rest of the run when one fails on rows Oracle accepts."""
+        return callable(getattr(self.con, "direct_path_load", None)) and bool(
+            getattr(self.con, "thin", False)
+        )
+
     def create_table(self, table: str, specs: t.Sequence[ColumnSpec]) -> None:
-        self._execute(sql.create_table_sql(self.schema, table, specs))
+        self._execute(sql.create_table_sql(self.schema, table, specs, self.text_chars))
         self._forget(table)
 
     def drop_table(self, table: str) -> None:
@@ -255,33 +272,11 @@ class OracleDialect(Dialect):
 
     def add_columns(self, table: str, specs: t.Sequence[ColumnSpec]) -> None:
         self._execute(
-            sql.add_columns_sql(self.schema, table, [(s.name, sql.type_sql(s)) for s in specs])
+            sql.add_columns_sql(
+                self.schema, table, [(s.name, sql.type_sql(s, self.text_chars)) for s in specs]
+            )
         )
         self._forget(table)
-
-    def _grow(self, table: str, col: DbColumn, needed: int) -> None:
-        statements = sql.string_growth_sql(self.schema, table, col, needed)
-        if not statements:
-            return
-        self.logger.info("Widening %s.%s for %d characters", table, col.name, needed)
-        existing = self.table_columns(table) or {}
-        if statements[0].endswith("NCLOB)") and sql.nclob_temp_column(col.name) in existing:
-            # left over by an interrupted conversion
-            self._execute(
-                f"ALTER TABLE {sql.qualified(self.schema, table)} "
-                f"DROP COLUMN {sql.ident(sql.nclob_temp_column(col.name))}"
-            )
-        for statement in statements:
-            self._execute(statement)
-        self.con.commit()
-        self._forget(table)
-
-    def widen_for_specs(self, table: str, specs: t.Sequence[ColumnSpec]) -> None:
-        existing = self.table_columns(table) or {}
-        for spec in specs:
-            col = existing.get(spec.name)
-            if col is not None and spec.kind == ty.STRING:
-                self._grow(table, col, spec.max_length or sql.NVARCHAR2_MAX_CHARS + 1)
 
     # -- data ------------------------------------------------------------------------------
     def _prepare(self, specs: t.Sequence[ColumnSpec], columns: t.Sequence[t.Sequence]) -> list[list]:
@@ -301,20 +296,70 @@ class OracleDialect(Dialect):
     def insert_batch(
         self, table: str, specs: t.Sequence[ColumnSpec], columns: t.Sequence[t.Sequence]
     ) -> None:
+        existing = self.table_columns(table) or {}
+        db_cols = [existing[s.name] for s in specs]
         try:
             columns = self._prepare(specs, columns)
+            errors = [e for col, values in zip(db_cols, columns, strict=True)
+                      for e in text_length_errors(col, values)]
+            if errors:
+                raise RowErrors(table, sorted(errors, key=lambda e: e.row_index))
         except RowErrors as exc:
             exc.table = table
             raise
-        existing = self.table_columns(table) or {}
-        for spec, values in zip(specs, columns, strict=True):
-            col = existing.get(spec.name)
-            if col is not None and col.sql_type == "NVARCHAR2":
-                self._grow(table, col, max_chars(values))
-        existing = self.table_columns(table) or {}
-        db_cols = [existing[s.name] for s in specs]
-        statement = sql.insert_sql(self.schema, table, [s.name for s in specs])
         rows = list(zip(*columns, strict=True))
+        if not self._use_direct_path(table):
+            self._executemany(table, db_cols, columns, rows)
+        elif not self._direct_path_load(table, specs, rows):
+            self._executemany(table, db_cols, columns, rows)  # raises when rows are bad
+            # the rows were fine: the direct path itself fails, so stop trying it
+            self.logger.warning("Direct path loads fail on rows Oracle accepts: "
+                                "the rest of this run loads by executemany")
+            self.direct_path = False
+
+    def _use_direct_path(self, table: str) -> bool:
+        """Direct path only into a shadow table: the load locks the table it writes, which
+        no one else reads, and commits its rows itself, which only the activation makes
+        visible."""
+        return self.direct_path and table.endswith(naming.SHADOW_SUFFIX)
+
+    def _direct_path_load(self, table: str, specs: t.Sequence[ColumnSpec], data: t.Any) -> bool:
+        """Load ``data`` (row tuples or an Arrow table) by direct path; False when the load
+        failed, after removing whatever part of the batch it committed."""
+        try:
+            self.con.direct_path_load(
+                schema_name=self.current_schema,
+                table_name=table,
+                column_names=[s.name for s in specs],
+                data=data,
+            )
+        except oracledb.Error as exc:
+            self.logger.info(
+                "Direct path load into %s failed (%s): the batch goes through executemany",
+                table, " ".join(str(exc).split())[:300],
+            )
+            self.con.rollback()
+            self._delete_batch(table, specs, data)
+            return False
+        return True
+
+    def _delete_batch(self, table: str, specs: t.Sequence[ColumnSpec], data: t.Any) -> None:
+        """Remove the rows of one batch (they share one SDC_LOADED_AT) from ``table``."""
+        index = [s.name for s in specs].index(naming.LOADED_AT_COLUMN)
+        first = data.column(index)[0].as_py() if hasattr(data, "column") else data[0][index]
+        self._execute(sql.delete_batch_sql(self.schema, table), {"loaded_at": first})
+        self.con.commit()
+
+    def _executemany(
+        self,
+        table: str,
+        db_cols: t.Sequence[DbColumn],
+        columns: t.Sequence[list],
+        rows: list[tuple],
+    ) -> None:
+        """Insert by array-bound ``executemany`` with batch errors: every row Oracle refuses
+        is reported, and nothing of the batch is committed then."""
+        statement = sql.insert_sql(self.schema, table, [c.name for c in db_cols])
         errors: list[RowError] = []
         with self.con.cursor() as cur:
             for start in range(0, len(rows), self.array_size):
@@ -334,6 +379,54 @@ class OracleDialect(Dialect):
             self.con.rollback()
             raise RowErrors(table, errors)
         self.con.commit()
+
+    def insert_parquet(
+        self,
+        table: str,
+        specs: t.Sequence[ColumnSpec],
+        paths: t.Sequence[Path],
+        version: int | None,
+        loaded_at: object,
+    ) -> int:
+        """Insert the rows of Parquet batch files; returns the number of rows. DuckDB reads
+        the files into Arrow record batches with each value cast to its column's type (a
+        value the cast would change fails the load, as on DuckDB); a record batch whose text
+        fits its columns goes to ``direct_path_load`` as Arrow, any other (or every batch
+        without direct path) through :meth:`insert_batch` as rows, which reports bad rows.
+
+        Raises:
+            RowErrors: rows were rejected (row numbers count from the first file's first row).
+        """
+        import duckdb  # noqa: PLC0415
+
+        from target_oracle.dialects.duckdb import parquet_columns, parquet_select_sql  # noqa: PLC0415
+
+        existing = self.table_columns(table) or {}
+        db_cols = [existing[s.name] for s in specs]
+        # rows as the record path has them, but JSON stays the text DuckDB made of it
+        row_specs = [dataclasses.replace(s, kind=ty.STRING) if s.kind == ty.JSON else s for s in specs]
+        con = duckdb.connect()
+        count = 0
+        try:
+            files = [str(p) for p in paths]
+            query = parquet_select_sql(specs, parquet_columns(con, files), for_oracle=True)
+            reader = con.sql(query, params=[version, loaded_at, files]).to_arrow_reader(
+                PARQUET_BATCH_ROWS
+            )
+            for batch in reader:
+                if not (self._use_direct_path(table) and arrow_text_fits(batch, db_cols)
+                        and self._direct_path_load(table, specs, batch)):
+                    columns = [batch.column(i).to_pylist() for i in range(batch.num_columns)]
+                    try:
+                        self.insert_batch(table, row_specs, columns)
+                    except RowErrors as exc:
+                        for err in exc.errors:
+                            err.row_index += count
+                        raise
+                count += batch.num_rows
+        finally:
+            con.close()
+        return count
 
     def activate(self, swaps: t.Sequence[Swap]) -> list[int]:
         for swap in swaps:

@@ -133,6 +133,12 @@ def insert_sql(schema: str | None, table: str, columns: t.Sequence[str]) -> str:
     return f"INSERT INTO {qualified(schema, table)} ({col_list}) VALUES ({binds})"
 
 
+def delete_batch_sql(schema: str | None, table: str) -> str:
+    """Removes one batch's rows (bind ``:loaded_at``; the loader stamps a batch with one
+    SDC_LOADED_AT) after a failed direct path load, which may have committed part of them."""
+    return f"DELETE FROM {qualified(schema, table)} WHERE {ident(naming.LOADED_AT_COLUMN)} = :loaded_at"
+
+
 def align_sql(
     schema: str | None,
     staging: str,
