@@ -3,13 +3,16 @@
 An archive is checked as a whole when it is opened, before any row is read: a damaged archive,
 an unsafe member path or a member beyond the size limits raises `ExportError` naming the export
 and the member, so the run fails before staging is touched and the export's state stays put.
+The sizes an archive declares can lie, so the limits are also enforced while a member is
+inflated (`Meter`): it stops as soon as the member passes `max_member_bytes`, or inflates more
+than `max_compression_ratio` times the compressed bytes read so far, before the block that
+would pass the limit is written anywhere.
 """
 
 from __future__ import annotations
 
 import gzip
 import logging
-import os
 import shutil
 import tarfile
 import tempfile
@@ -28,8 +31,43 @@ class ExportError(RuntimeError):
 
 @dataclass(frozen=True)
 class Limits:
-    max_member_bytes: int = 20 * 1024**3
-    max_compression_ratio: float = 1000.0
+    """Defaults for real exports: the largest MOLO member is ~125 MB and CSV text compresses
+    5-20:1 (a bomb: ~1000:1, deflate's most)."""
+
+    max_member_bytes: int = 1024**3
+    max_compression_ratio: int = 200
+
+
+RATIO_FLOOR = 1 << 20  # a member is not judged by its ratio before this many bytes: a small
+# member of empty fields may compress further than any real table, and cannot fill a disk
+CHUNK = 1 << 20
+
+
+class Meter:
+    """Bytes inflated from one member, checked against the limits as each block comes out.
+    `consumed()` gives the compressed bytes read so far for the member."""
+
+    def __init__(self, export: str, name: str, limits: Limits, consumed) -> None:
+        self.export, self.name, self.limits, self.consumed = export, name, limits, consumed
+        self.inflated = 0
+
+    def add(self, size: int) -> None:
+        """Count a block of `size` bytes about to be used; raise before it would pass a limit."""
+        inflated = self.inflated + size
+        limits = self.limits
+        if inflated > limits.max_member_bytes:
+            raise ExportError(
+                f"{self.export}: member {self.name!r} inflates to more than "
+                f"{limits.max_member_bytes:,} bytes (setting max_member_bytes); refused after "
+                f"{self.inflated:,} bytes. If the export is genuine, raise the limit.")
+        consumed = max(self.consumed(), 1)
+        if inflated > RATIO_FLOOR and inflated > limits.max_compression_ratio * consumed:
+            raise ExportError(
+                f"{self.export}: member {self.name!r} expands more than "
+                f"{limits.max_compression_ratio:g}x ({inflated:,} bytes from {consumed:,} "
+                f"compressed; setting max_compression_ratio); refused after {self.inflated:,} "
+                "bytes. If the export is genuine, raise the limit.")
+        self.inflated = inflated
 
 
 def check_member_name(export: str, name: str) -> None:
@@ -40,16 +78,17 @@ def check_member_name(export: str, name: str) -> None:
         raise ExportError(f"{export}: member {name!r} contains '..'")
 
 
-def _check_size(export: str, name: str, size: int, compressed: int, limits: Limits) -> None:
+def _check_size(export: str, name: str, size: int, compressed: int | None, limits: Limits) -> None:
+    """The sizes the archive declares (a tar declares no compressed size: None)."""
     if size > limits.max_member_bytes:
         raise ExportError(
             f"{export}: member {name!r} is {size} bytes, over the limit of "
             f"{limits.max_member_bytes} (setting max_member_bytes)"
         )
-    if compressed > 0 and size / compressed > limits.max_compression_ratio:
+    if compressed is not None and size > RATIO_FLOOR and size > limits.max_compression_ratio * max(compressed, 1):
         raise ExportError(
-            f"{export}: member {name!r} expands {size / compressed:.0f}x, over the limit of "
-            f"{limits.max_compression_ratio:.0f}x (setting max_compression_ratio)"
+            f"{export}: member {name!r} expands {size / max(compressed, 1):.0f}x, over the limit "
+            f"of {limits.max_compression_ratio:g}x (setting max_compression_ratio)"
         )
 
 
@@ -68,6 +107,7 @@ class Archive:
 class ZipArchive(Archive):
     def __init__(self, export: str, path: Path, limits: Limits) -> None:
         self.export = export
+        self.limits = limits
         try:
             self.zip = zipfile.ZipFile(path)
         except (zipfile.BadZipFile, EOFError, OSError) as exc:
@@ -81,7 +121,12 @@ class ZipArchive(Archive):
             self.names.append(info.filename)
 
     def open(self, name: str) -> BinaryIO:
-        return _Guarded(self.zip.open(name), self.export, name)
+        stream = self.zip.open(name)
+        info = self.zip.getinfo(name)
+        # zipfile keeps the compressed bytes still to read of the member (CPython, all versions
+        # since 3.x); without it, the declared compressed size is the bound
+        consumed = (lambda: info.compress_size - getattr(stream, "_compress_left", 0))
+        return _Guarded(stream, self.export, name, Meter(self.export, name, self.limits, consumed))
 
     def close(self) -> None:
         self.zip.close()
@@ -95,9 +140,8 @@ class TarGzArchive(Archive):
         self.tmp = Path(tempfile.mkdtemp(prefix="marina-tar-"))
         self.files: dict[str, Path] = {}
         self.names = []
-        compressed_total = os.path.getsize(path)
         try:
-            with tarfile.open(path, mode="r|gz") as tar:
+            with open(path, "rb") as raw, tarfile.open(fileobj=raw, mode="r|gz") as tar:
                 for index, member in enumerate(tar):
                     check_member_name(export, member.name)
                     if member.isdir():
@@ -107,11 +151,15 @@ class TarGzArchive(Archive):
                             f"{export}: member {member.name!r} is not a regular file "
                             "(links and devices are not accepted)"
                         )
-                    _check_size(export, member.name, member.size, 0, limits)
+                    _check_size(export, member.name, member.size, None, limits)
                     target = self.tmp / f"{index:06d}.csv"
                     source = tar.extractfile(member)
+                    start = raw.tell()
+                    meter = Meter(export, member.name, limits, lambda: raw.tell() - start)
                     with open(target, "wb") as out:
-                        shutil.copyfileobj(source, out, 1024 * 1024)
+                        while block := source.read(CHUNK):
+                            meter.add(len(block))
+                            out.write(block)
                     self.files[member.name] = target
                     self.names.append(member.name)
         except ExportError:
@@ -122,13 +170,6 @@ class TarGzArchive(Archive):
             truncated = isinstance(exc, EOFError) or "end of data" in str(exc)
             kind = "truncated gzip/tar" if truncated else "corrupt gzip/tar"
             raise ExportError(f"{export}: {kind} archive ({type(exc).__name__}: {exc})") from None
-        total = sum(p.stat().st_size for p in self.files.values())
-        if compressed_total and total / compressed_total > limits.max_compression_ratio:
-            self.close()
-            raise ExportError(
-                f"{export}: expands {total / compressed_total:.0f}x, over the limit of "
-                f"{limits.max_compression_ratio:.0f}x (setting max_compression_ratio)"
-            )
 
     def open(self, name: str) -> BinaryIO:
         return open(self.files[name], "rb", buffering=1024 * 1024)
@@ -140,14 +181,16 @@ class TarGzArchive(Archive):
 class _Guarded:
     """Wraps a member stream so that a read failure names the export and member."""
 
-    def __init__(self, stream: BinaryIO, export: str, name: str) -> None:
-        self.stream, self.export, self.name = stream, export, name
+    def __init__(self, stream: BinaryIO, export: str, name: str, meter: Meter) -> None:
+        self.stream, self.export, self.name, self.meter = stream, export, name, meter
 
     def read(self, size: int = -1) -> bytes:
         try:
-            return self.stream.read(size)
+            block = self.stream.read(size)
         except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as exc:
             raise ExportError(f"{self.export}: member {self.name!r} is damaged ({exc})") from None
+        self.meter.add(len(block))
+        return block
 
     def close(self) -> None:
         self.stream.close()

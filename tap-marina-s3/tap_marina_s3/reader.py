@@ -15,7 +15,9 @@ import codecs
 import csv
 import io
 import json
+import hashlib
 import logging
+import re
 import tempfile
 import uuid
 from collections.abc import Callable, Iterator
@@ -32,6 +34,7 @@ logger = logging.getLogger("tap-marina-s3")
 T = TypeVar("T")
 
 FALLBACK_ENCODING = "cp1252"
+MAX_FIELD_BYTES = 64 << 20  # default of the setting max_field_bytes
 EXTRA_FIELDS = 16  # fields beyond the header that are counted exactly in a too-long row
 # One DuckDB thread per table: the run prepares the next table (copy, scan, plan) in a second
 # thread meanwhile. Two DuckDB threads on one table type ~15% faster but buffer their results out
@@ -59,18 +62,22 @@ def typing_limit_mb(columns: int) -> int:
     return int(base + per_column * columns)
 
 
-def csv_source(path: Path, width: int, *, strict: bool) -> str:
+def csv_source(path: Path, width: int, *, strict: bool, line_bytes: int = 0) -> str:
     """DuckDB's scan of a transcoded member, every field as text (c0, c1, ...). `strict`: every
     row is known to have exactly `width` fields, so the file may be scanned in parallel.
     Otherwise a serial scan pads short rows with NULLs and reads up to EXTRA_FIELDS more fields
-    (DuckDB cannot pad rows in parallel), so that the typing query can tell each row's shape."""
+    (DuckDB cannot pad rows in parallel), so that the typing query can tell each row's shape.
+    `line_bytes`: the longest row, when it is longer than LONG_ROW. DuckDB fails on a row over
+    its line size and silently drops a last row longer than its buffer, so both are sized for
+    it (a normal file keeps the small defaults: a buffer costs memory while it is read)."""
+    line_size = max(2 << 20, line_bytes + (1 << 20))
     ncols = width if strict else width + EXTRA_FIELDS
     columns = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(ncols)) + "}"
     scan = ("null_padding=false, strict_mode=true, parallel=true" if strict else
             "null_padding=true, strict_mode=false, parallel=false")
     return (f"read_csv({quote(str(path))}, header=false, columns={columns}, delim=',', "
             f"quote='\"', escape='\"', nullstr='\x01', {scan}, "
-            "auto_detect=false, max_line_size=2097152, buffer_size=4194304)")
+            f"auto_detect=false, max_line_size={line_size}, buffer_size={2 * line_size})")
 
 
 FETCH_ROWS = 256  # rows per fetch from the streaming result: bounds memory (measured:
@@ -89,6 +96,7 @@ class Lineage:
 @dataclass
 class ReadStats:
     rows_read: int = 0
+    rows_counted: int = 0  # records counted while the member was copied (not by DuckDB)
     rows_emitted: int = 0
     rows_rejected: int = 0
     lines_decoded_fallback: int = 0
@@ -135,40 +143,177 @@ def match_columns(table: Table, header: list[str]) -> tuple[list[int | None], li
 
 
 BLOCK = 1 << 20
+MAX_CARRY = 4 * BLOCK  # a line longer than this is passed on in pieces (memory stays bounded)
+_NOT_A_CUT = frozenset(b'\r"') | frozenset(range(0x80, 0x100))
 
 
 def whole_lines(read: Callable[[int], bytes]) -> Iterator[bytes]:
     """What `read` returns, a megabyte at a time, as blocks of whole lines (the last block may
-    lack its newline only at the end of the file)."""
+    lack its newline only at the end of the file). A line longer than MAX_CARRY comes in
+    pieces, each cut after an ASCII byte other than CR or a quote: a character boundary in
+    UTF-8 and cp1252, never inside a CRLF or a doubled quote."""
     carry = b""
     while block := read(BLOCK):
         data = carry + block if carry else block
         cut = data.rfind(b"\n") + 1
         if cut == 0:
-            carry = data
-            continue
+            if len(data) < MAX_CARRY:
+                carry = data
+                continue
+            cut = _piece_end(data)
         carry = data[cut:]
         yield data[:cut] if carry else data
     if carry:
         yield carry
 
 
+def _piece_end(data: bytes) -> int:
+    for i in range(len(data) - 1, max(len(data) - BLOCK, 0), -1):
+        if data[i] not in _NOT_A_CUT:
+            return i + 1
+    return len(data)  # no safe byte in the last megabyte: cut anyway
+
+
+# A quoted field that starts a field and ends one (RFC 4180); what is left of a block once
+# these are removed holds no quote in a well-formed file.
+_QUOTED = re.compile(rb'(?<![^,\r\n])"(?:[^"]|"")*"(?![^,\r\n])')
+_UNQUOTED_STOP = re.compile(rb'[\r\n"]')
+LONG_ROW = 3 * BLOCK // 2  # rows up to this length fit DuckDB's default line size (2 MB)
+
+
+class RecordCounter:
+    """Counts the CSV records of the data rows as they are written, independently of DuckDB, so
+    that a row DuckDB would skip cannot go unnoticed. The rules are DuckDB's: a record ends at
+    LF, CR or CRLF outside quotes; an empty line is no record; a quote opens a quoted field
+    only at the start of a field, `""` inside one is a quote, and any other quote closes it.
+
+    A block of whole lines is counted with a few C-speed passes (remove the well-formed quoted
+    fields, count the line ends); only a block that is unusual (a quote elsewhere, empty lines,
+    lone CRs, a row that spans blocks or is longer than LONG_ROW) is walked quote by quote and
+    line end by line end. Rows longer than LONG_ROW are listed with their byte range in the
+    file (`long_rows`: row number, start, end)."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.long_rows: list[tuple[int, int, int]] = []
+        self._offset = 0  # bytes fed so far
+        self._start = 0  # where the current record starts
+        self._content = False  # the current record has a byte other than a line end
+        self._in_quotes = False
+        self._quote_at_end = False  # in quotes, the last byte fed was a quote (closing or "")
+        self._last = 0x0A  # the last byte fed (a line end before the first one)
+
+    def feed(self, data: bytes) -> None:
+        if not data:
+            return
+        if (not self._in_quotes and not self._content and self._start == self._offset
+                and len(data) <= LONG_ROW and data[-1] == 0x0A):
+            rest = _QUOTED.sub(b"", data) if b'"' in data else data
+            records = self._plain_records(rest)
+            if records is not None:
+                self.count += records
+                self._offset += len(data)
+                self._start = self._offset
+                self._last = 0x0A
+                return
+        self._walk(data)
+
+    @staticmethod
+    def _plain_records(rest: bytes) -> int | None:
+        """Records in a block of whole lines without quotes; None when it needs the walk."""
+        if b'"' in rest:
+            return None
+        lf, cr = rest.count(b"\n"), rest.count(b"\r")
+        if cr == 0:
+            blank = rest[:1] == b"\n" or b"\n\n" in rest
+        elif cr == lf and rest.count(b"\r\n") == cr:
+            blank = rest[:2] == b"\r\n" or b"\n\r\n" in rest
+        else:
+            return None
+        return None if blank else lf
+
+    def _walk(self, data: bytes) -> None:
+        pos, n = 0, len(data)
+        if self._quote_at_end:  # the quote that ended the last block, seen with its next byte
+            self._quote_at_end = False
+            if data[0] == 0x22:
+                pos = 1  # a doubled quote: still inside the field
+            else:
+                self._in_quotes = False
+        while pos < n:
+            if self._in_quotes:
+                q = data.find(b'"', pos)
+                if q < 0:
+                    pos = n
+                elif q + 1 == n:
+                    self._quote_at_end = True
+                    pos = n
+                elif data[q + 1] == 0x22:
+                    pos = q + 2
+                else:
+                    self._in_quotes = False
+                    pos = q + 1
+                continue
+            m = _UNQUOTED_STOP.search(data, pos)
+            stop = m.start() if m else n
+            if stop > pos:
+                self._content = True
+            if m is None:
+                break
+            if data[stop] == 0x22:
+                before = data[stop - 1] if stop else self._last
+                self._in_quotes = before in (0x2C, 0x0A, 0x0D)  # else a quote inside a value
+                self._content = True
+            else:
+                self._end(self._offset + stop + 1)
+            pos = stop + 1
+        self._last = data[-1]
+        self._offset += n
+
+    def _end(self, end: int) -> None:
+        """A line end outside quotes at byte `end` (exclusive)."""
+        if self._content:
+            self.count += 1
+            if end - self._start > LONG_ROW:
+                self.long_rows.append((self.count, self._start, end))
+        self._start = end
+        self._content = False
+
+    def finish(self) -> None:
+        """The last record, when the file does not end with a line end (or ends in quotes)."""
+        if self._content or self._in_quotes:
+            self._content = True
+            self._end(self._offset)
+
+
 class Transcoder:
-    """Copies a member into one UTF-8 file without its header row, a block at a time.
+    """Copies a member into one UTF-8 file without its header row, a block at a time, and counts
+    its records (`RecordCounter`) on the way.
 
     A block that is ASCII or valid UTF-8 (nearly always) is written as it is. Only a block that
     is not goes line by line: each line that is not UTF-8 is decoded as cp1252 (else latin-1),
     and the rows holding such lines are counted. Rows are told apart by quote parity (a doubled
     quote inside a quoted field counts twice), so a quoted newline never ends a row. A BOM
     before the header is dropped.
+
+    A row longer than `max_field_bytes` is measured field by field once the member is copied.
+    If a field (or the whole row, beyond `max_field_bytes` + ROW_SLACK) is over the limit, the
+    row is taken out of the file, so that DuckDB never has to hold it, and becomes a reject
+    that names the column and keeps the field's size, SHA-256 and first bytes (`rejects`; the
+    rows taken out are `removed`). `line_bytes` is the longest row left in the file.
     """
 
-    def __init__(self, folder: Path, stem: str, stats: ReadStats) -> None:
+    def __init__(self, folder: Path, stem: str, stats: ReadStats,
+                 max_field_bytes: int = MAX_FIELD_BYTES) -> None:
         self.folder, self.stem, self.stats = folder, stem, stats
+        self.max_field_bytes = max_field_bytes
         self.header: list[str] | None = None
+        self.counter = RecordCounter()
+        self.rejects: list[Reject] = []
+        self.removed: list[int] = []
+        self.line_bytes = 0
         self._header_lines: list[bytes] = []
         self._in_quotes = False
-        self._has_rows = False
         self._fallback_row = False  # the row being written holds a line decoded as cp1252
 
     def copy(self, raw: BinaryIO) -> Path | None:
@@ -182,13 +327,20 @@ class Transcoder:
             self.stats.bytes_read += len(block)
             return block
 
-        with open(fd, "wb") as out:
-            for data in whole_lines(read):
-                self._write(out, data)
-        if self._fallback_row:  # a last row cut short (unclosed quote)
-            self.stats.lines_decoded_fallback += 1
-        if self._has_rows or self._in_quotes:
-            return path
+        try:
+            with open(fd, "wb") as out:
+                for data in whole_lines(read):
+                    self._write(out, data)
+            self.counter.finish()
+            self.stats.rows_counted = self.counter.count
+            if self._fallback_row:  # a last row cut short (unclosed quote)
+                self.stats.lines_decoded_fallback += 1
+            if self.counter.count:
+                self._take_out_long_rows(path)
+                return path
+        except BaseException:
+            path.unlink(missing_ok=True)
+            raise
         path.unlink(missing_ok=True)
         return None
 
@@ -199,12 +351,10 @@ class Transcoder:
             if not data:
                 return
         if not _is_utf8(data):
-            self._write_lines(out, data)
-            return
+            data = self._decode_lines(data)
         out.write(data)
+        self.counter.feed(data)
         self._in_quotes ^= data.count(b'"') % 2 == 1
-        if not self._has_rows and not data.isspace():
-            self._has_rows = True
 
     def _take_header(self, data: bytes) -> bytes:
         """Collect the header row's lines; return what follows it."""
@@ -221,19 +371,170 @@ class Transcoder:
                 return data[pos:]
         return b""
 
-    def _write_lines(self, out: BinaryIO, data: bytes) -> None:
+    def _decode_lines(self, data: bytes) -> bytes:
         """The slow path for a block that is not UTF-8: line by line, counting fallback rows."""
+        lines = []
+        in_quotes = self._in_quotes
         for line in data.splitlines(keepends=True):
             line, fallback = _to_utf8(line)
             self._fallback_row |= fallback
-            out.write(line)
-            self._in_quotes ^= line.count(b'"') % 2 == 1
-            if self._in_quotes or not line.strip():
+            lines.append(line)
+            in_quotes ^= line.count(b'"') % 2 == 1
+            if in_quotes or not line.strip():
                 continue  # inside a quoted field, or a blank line (not a row)
-            self._has_rows = True
             if self._fallback_row:
                 self.stats.lines_decoded_fallback += 1
                 self._fallback_row = False
+        return b"".join(lines)
+
+    def _take_out_long_rows(self, path: Path) -> None:
+        limit = self.max_field_bytes
+        cut: list[tuple[int, int]] = []
+        for row_number, start, end in self.counter.long_rows:
+            if end - start > limit:
+                reject = self._oversized(path, row_number, start, end)
+                if reject is not None:
+                    self.rejects.append(reject)
+                    self.removed.append(row_number)
+                    cut.append((start, end))
+                    continue
+            self.line_bytes = max(self.line_bytes, end - start)
+        if cut:
+            _cut_ranges(path, cut)
+
+    def _oversized(self, path: Path, row_number: int, start: int, end: int) -> Reject | None:
+        """The reject for the row at bytes [start, end) of `path` when a field of it is over the
+        limit, or the row is over the limit plus ROW_SLACK; None when the row can be loaded."""
+        header, limit = self.header or [], self.max_field_bytes
+        fields, complete = row_fields(path, start, end, len(header) + EXTRA_FIELDS)
+        names = [header[i] if i < len(header) else f"field {i + 1}" for i in range(len(fields))]
+        errors = [{"column": name, "value": f.prefix_text(),
+                   "error": f"{f.size:,} bytes, over max_field_bytes {limit:,} "
+                            f"(sha256 {f.sha256.hexdigest()})"}
+                  for name, f in zip(names, fields) if f.size > limit]
+        if not errors and end - start <= limit + ROW_SLACK:
+            return None
+        if not errors:
+            errors.append({"column": None, "value": None,
+                           "error": f"row of {end - start:,} bytes, over max_field_bytes "
+                                    f"{limit:,} + {ROW_SLACK:,}"})
+        if len(fields) != len(header) or not complete:
+            found = f"{len(fields)}" if complete else f"more than {len(fields) - 1}"
+            errors.append({"column": None, "value": None,
+                           "error": f"{found} fields, expected {len(header)}"})
+        raw = {name: f.raw_value() for name, f in zip(names, fields)}
+        return Reject(row_number, raw, errors, None)
+
+
+ROW_SLACK = 1 << 20  # a row may hold a field of max_field_bytes and this much more
+PREFIX_BYTES = 256  # kept of a field that is too long
+_FIELD_STOP = re.compile(rb'[,"\r\n]')
+
+
+class FieldInfo:
+    """One field of a long row as written in the file (quotes included): its size, SHA-256 and
+    first bytes; the field itself is never held."""
+
+    def __init__(self) -> None:
+        self.size = 0
+        self.sha256 = hashlib.sha256()
+        self.prefix = b""
+
+    def add(self, data: bytes) -> None:
+        self.size += len(data)
+        self.sha256.update(data)
+        if len(self.prefix) < PREFIX_BYTES:
+            self.prefix += data[:PREFIX_BYTES - len(self.prefix)]
+
+    def prefix_text(self) -> str:
+        return self.prefix.decode("utf-8", errors="replace")
+
+    def raw_value(self) -> str | dict:
+        """The value (unquoted) when it is short; else its size, hash and first bytes."""
+        if self.size <= PREFIX_BYTES:
+            text = self.prefix_text()
+            if len(text) >= 2 and text[0] == text[-1] == '"':
+                text = text[1:-1].replace('""', '"')
+            return text
+        return {"bytes": self.size, "sha256": self.sha256.hexdigest(), "prefix": self.prefix_text()}
+
+
+def row_fields(path: Path, start: int, end: int, most: int) -> tuple[list[FieldInfo], bool]:
+    """The fields of the row at bytes [start, end) of `path`, read a megabyte at a time, by the
+    rules of `RecordCounter`; at most `most` (then False: the row has more)."""
+    fields, field = [], FieldInfo()
+    in_quotes = quote_at_end = False
+    before = 0x0A
+    with open(path, "rb") as f:
+        f.seek(start)
+        left = end - start
+        while left > 0:
+            chunk = f.read(min(BLOCK, left))
+            if not chunk:
+                break
+            left -= len(chunk)
+            pos, n = 0, len(chunk)
+            if quote_at_end:
+                quote_at_end = False
+                if chunk[0] == 0x22:
+                    field.add(b'"')
+                    pos = 1
+                else:
+                    in_quotes = False
+            while pos < n:
+                if in_quotes:
+                    q = chunk.find(b'"', pos)
+                    stop = n if q < 0 else q + 1
+                    field.add(chunk[pos:stop])
+                    if q < 0 or stop == n:
+                        quote_at_end = q >= 0
+                    elif chunk[stop] == 0x22:
+                        field.add(b'"')
+                        stop += 1
+                    else:
+                        in_quotes = False
+                    pos = stop
+                    continue
+                m = _FIELD_STOP.search(chunk, pos)
+                stop = m.start() if m else n
+                field.add(chunk[pos:stop])
+                if m is None:
+                    break
+                c = chunk[stop]
+                if c == 0x22:
+                    in_quotes = (chunk[stop - 1] if stop else before) in (0x2C, 0x0A, 0x0D)
+                    field.add(b'"')
+                elif c == 0x2C:
+                    fields.append(field)
+                    field = FieldInfo()
+                    if len(fields) >= most:
+                        return fields, False
+                else:  # the row's line end
+                    left = 0
+                    break
+                pos = stop + 1
+            before = chunk[-1]
+    fields.append(field)
+    return fields, True
+
+
+def _cut_ranges(path: Path, ranges: list[tuple[int, int]]) -> None:
+    """Remove the byte ranges (sorted, disjoint) from the file, copying the rest."""
+    target = path.with_name(path.name + ".cut")
+    with open(path, "rb") as src, open(target, "wb") as out:
+        pos = 0
+        for start, end in [*ranges, (None, None)]:
+            src.seek(pos)
+            left = None if start is None else start - pos
+            while left is None or left > 0:
+                block = src.read(BLOCK if left is None else min(BLOCK, left))
+                if not block:
+                    break
+                out.write(block)
+                if left is not None:
+                    left -= len(block)
+            pos = end
+    target.replace(path)
 
 
 UTF8_SLICE = 1 << 16
@@ -302,8 +603,10 @@ def _to_utf8(line: bytes) -> tuple[bytes, bool]:
 class TableReader:
     """Reads one CSV member of one export; yields Singer RECORD lines and rejects."""
 
-    def __init__(self, table: Table, *, day_first: bool = False, work_dir: Path) -> None:
+    def __init__(self, table: Table, *, day_first: bool = False, work_dir: Path,
+                 max_field_bytes: int = MAX_FIELD_BYTES) -> None:
         self.has_header = False
+        self.max_field_bytes = max_field_bytes
         self.table = table
         self.day_first = day_first
         self.work_dir = work_dir
@@ -318,6 +621,9 @@ class TableReader:
         self._rejects_file: Path | None = None  # read ahead: the rejects
         self._rows: int | None = None  # rows in the file, when they could be counted
         self._strict = False  # every row has the header's number of fields
+        self._line_bytes = 0  # the longest row in the file, when over LONG_ROW
+        self._removed: list[int] = []  # rows taken out of the file (too long): their rejects
+        self._long_rejects: list[Reject] = []
 
     def match_header(self, header: list[str]) -> tuple[list[int | None], list[int]]:
         """Match the file's header to the catalog and record missing and extra columns."""
@@ -340,7 +646,7 @@ class TableReader:
         positions, extras = self.match_header(header)
         width = len(header)
         ncols = width if strict else width + EXTRA_FIELDS
-        source = csv_source(path, width, strict=strict)
+        source = csv_source(path, width, strict=strict, line_bytes=self._line_bytes)
         names = [c.name for c in table.columns]
         fast, parsed, values, errors = [], [], [], []
         for i, (column, pos) in enumerate(zip(table.columns, positions)):
@@ -377,7 +683,7 @@ class TableReader:
                           + ", ".join(f"{quote(header[i])}, c{i}" for i in extras) + ") END")
         business = "struct_pack(" + ", ".join(
             f'"{c.property_name}" := v{i}' for i, c in enumerate(table.columns)) + ")"
-        lines = ", ".join(f"c{i}" for i in range(width))
+        all_fields = ", ".join(f"c{i}" for i in range(ncols))
         # Stacked projections, each computing its columns once: the fast path (f_i); parse
         # (x_i, only where f_i is NULL); type and check (v_i, e_i); all good? (ok); serialize
         # the business values (j). The row hash is the md5 of j: the canonical JSON of the
@@ -392,11 +698,10 @@ class TableReader:
       FROM {source})))))"""
         rej = f"""CASE WHEN ok THEN NULL
     WHEN NOT shape_ok THEN to_json({{
-      'raw_values': {{'fields': [{lines}]}},
+      'raw_values': {{'fields': list_filter([{all_fields}], lambda f: f IS NOT NULL)}},
       'errors': [{{'column': NULL, 'value': NULL,
-                  'error': 'expected {width} fields, found ' ||
-                    CASE WHEN ({nfields}) >= {ncols} THEN 'more than {ncols - 1}'
-                    ELSE CAST(({nfields}) AS VARCHAR) END}}],
+                  'error': CASE WHEN ({nfields}) >= {ncols} THEN 'more than {ncols - 1}'
+                    ELSE CAST(({nfields}) AS VARCHAR) END || ' fields, expected {width}'}}],
       'record_key': NULL}})
     ELSE to_json({{
       'raw_values': {raw_json},
@@ -404,7 +709,10 @@ class TableReader:
       'record_key': CASE WHEN {key_ok} THEN {key_text} END}})
   END"""
         extra = f"CAST({extra_json} AS VARCHAR)"
-        numbered = f"(SELECT *, row_number() OVER () AS rn FROM {core})"  # a streaming window
+        # A streaming window numbers the rows; rows taken out of the file (too long) still
+        # count: the k-th row read is row k + (rows taken out before it)
+        shift = "".join(f" + (k > {r - j})::INT" for j, r in enumerate(self._removed, 1))
+        numbered = f"(SELECT *, k{shift} AS rn FROM (SELECT *, row_number() OVER () AS k FROM {core}))"
         # A RECORD line: the prefix (up to the lineage), the bookkeeping properties, then the
         # business values: j without its opening brace (ltrim only looks at the first bytes;
         # cutting both braces off with substr walks every character of a non-ASCII j), whose
@@ -414,7 +722,8 @@ class TableReader:
                 "',\"_sdc_row_hash\":\"', md5(j), '\",\"_sdc_row_number\":', CAST(rn AS VARCHAR), "
                 f"',', ltrim(j, '{{'), {quote(suffix)})")
         if batch is None:
-            return f"SELECT CASE WHEN ok THEN encode({line}) END AS rec, {rej} AS rej FROM {numbered}"
+            return (f"SELECT CASE WHEN ok THEN encode({line}) END AS rec, {rej} AS rej, rn "
+                    f"FROM {numbered}")
         if batch == "rejects":
             return f"SELECT rn, {rej} AS rej FROM {numbered} WHERE NOT ok ORDER BY rn"
         if batch == "lines":  # the RECORD lines of record mode
@@ -442,7 +751,8 @@ FROM {numbered} WHERE ok"""
         con, width = self._con, len(self._header)
 
         def count(strict: bool) -> int | None:
-            sql = f"SELECT count(*) FROM {csv_source(self._path, width, strict=strict)}"
+            source = csv_source(self._path, width, strict=strict, line_bytes=self._line_bytes)
+            sql = f"SELECT count(*) FROM {source}"
             try:
                 return self._run_sized(lambda: con.execute(sql).fetchone()[0])
             except duckdb.OutOfMemoryException:
@@ -493,10 +803,12 @@ FROM {numbered} WHERE ok"""
         limit = typing_limit_mb(len(self.table.columns)) + (ROW_GROUP_MB if batch else 0)
         self._con = duckdb.connect(config={**DUCKDB_CONFIG, "memory_limit": f"{limit}MB"})
         self._full_limit = False
-        transcoder = Transcoder(self.work_dir, self.table.stream, self.stats)
+        transcoder = Transcoder(self.work_dir, self.table.stream, self.stats, self.max_field_bytes)
         try:
             self._path = transcoder.copy(raw)
             self.has_header = transcoder.header is not None
+            self._line_bytes = transcoder.line_bytes
+            self._removed, self._long_rejects = transcoder.removed, transcoder.rejects
             if self._path is not None:
                 self._header = transcoder.header
                 self._count_rows()
@@ -539,7 +851,8 @@ FROM {numbered} WHERE ok"""
             written = self._run_sized(lambda: self._con.execute(copy).fetchone()[0])
             if not written:
                 target.unlink(missing_ok=True)
-            rejected = 0
+            rejected = len(self._long_rejects)
+            yield from self._long_rejects
             if self._rows != written:  # some rows were rejected (or the rows could not be counted)
                 self._raise_limit()  # the rejects query (streamed, sorted) is not retried
                 cursor = self._con.execute(self._query(batch="rejects"))
@@ -560,13 +873,16 @@ FROM {numbered} WHERE ok"""
         stats = self.stats
         end = suffix.encode("utf-8")
         row_number = emitted = 0
+        rejected = len(self._long_rejects)
+        stats.rows_rejected = stats.rows_read = rejected
+        yield from self._long_rejects
         try:
             if self._cursor is None and self._path is not None:
                 self._cursor = self._con.execute(self._query(self._prefix))
             cursor = self._cursor
             while cursor is not None and (rows := cursor.fetchmany(FETCH_ROWS)):
                 lines: list[bytes] = []  # UTF-8 bytes straight from DuckDB: no decoding
-                for rec, rej in rows:
+                for rec, rej, rn in rows:
                     row_number += 1
                     if rec is not None:
                         emitted += 1
@@ -576,11 +892,11 @@ FROM {numbered} WHERE ok"""
                             yield b"".join(lines)
                             lines = []
                         detail = json.loads(rej)
-                        yield Reject(row_number, detail["raw_values"], detail["errors"],
+                        yield Reject(rn, detail["raw_values"], detail["errors"],
                                      detail["record_key"])
-                stats.rows_read = row_number
                 stats.rows_emitted = emitted
-                stats.rows_rejected = row_number - emitted
+                stats.rows_rejected = rejected + row_number - emitted
+                stats.rows_read = stats.rows_emitted + stats.rows_rejected
                 if lines:
                     yield b"".join(lines)
         finally:

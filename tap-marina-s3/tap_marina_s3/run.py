@@ -20,7 +20,7 @@ from singer_sdk.helpers._batch import BatchConfig
 from .archives import Archive, ExportError, Limits, open_archive
 from .catalog import SYSTEMS, Table, tables_for
 from .readahead import ReadAhead
-from .reader import Lineage, TableReader
+from .reader import MAX_FIELD_BYTES, Lineage, TableReader
 from .storage import ExportRef, LocalStore, S3Store, Store, pending, remove_folder, temp_folder
 
 logger = logging.getLogger("tap-marina-s3")
@@ -108,6 +108,7 @@ class Run:
                 config.get("max_compression_ratio") or Limits.max_compression_ratio
             ),
         )
+        self.max_field_bytes = int(config.get("max_field_bytes") or MAX_FIELD_BYTES)
         bookmarks = (state or {}).get("bookmarks", {}).get(STATE_STREAM, {})
         self.loaded: dict[str, list[dict]] = {
             k: list(v) for k, v in bookmarks.get("loaded_exports", {}).items()
@@ -209,7 +210,7 @@ class Run:
         is wider. Copying the member and counting its rows need little memory: they run
         outside the budget, so a worker prepares its next table while a wide one is typed."""
         reader = TableReader(table, day_first=bool(self.config.get("day_first")),
-                             work_dir=self.work_dir)
+                             work_dir=self.work_dir, max_field_bytes=self.max_field_bytes)
         ref = export.ref
         if batch:
             with export.archive.open(member) as raw:

@@ -13,6 +13,7 @@ from singer_sdk.helpers._batch import BatchConfig
 from singer_sdk.helpers.conform import TypeConformanceLevel
 from singer_sdk.mapper import SameRecordTransform
 
+from .archives import ExportError
 from .catalog import Table
 from .reader import ReadStats, Reject, TableReader
 from .run import RECORD_SUFFIX, Run, utcnow
@@ -34,11 +35,16 @@ class RejectRatioExceeded(RuntimeError):
     pass
 
 
+class RowsNotReconciled(ExportError):
+    """The rows loaded and rejected do not add up to the rows counted in the file."""
+
+
 def audit_row(audit: dict, stats: ReadStats, *, present: bool, completed: bool) -> dict:
     """One `marina_load_audit` record: what was read of one table of one export."""
     return {
         **audit, "present": present, "completed": completed,
-        "rows_read": stats.rows_read, "rows_emitted": stats.rows_emitted,
+        "rows_read": stats.rows_read, "rows_counted": stats.rows_counted,
+        "rows_emitted": stats.rows_emitted,
         "rows_rejected": stats.rows_rejected, "rows_decoded_cp1252": stats.lines_decoded_fallback,
         "bytes_read": stats.bytes_read, "missing_columns": stats.missing_columns,
         "extra_columns": stats.extra_columns, "finished_at": utcnow(),
@@ -123,8 +129,13 @@ class TableStream(Stream):
                 run.add_audit(audit_row(audit, stats, present=True, completed=False))
                 export.done.add(table.stream)
                 continue
-            if stats.rows_read != stats.rows_emitted + stats.rows_rejected:  # pragma: no cover
-                raise AssertionError(f"{ref.key}/{member}: row counts do not reconcile: {stats}")
+            if stats.rows_counted != stats.rows_emitted + stats.rows_rejected:
+                raise RowsNotReconciled(
+                    f"{ref.key}/{member}: table {table.stream}: {stats.rows_counted} rows counted "
+                    f"in the file, but {stats.rows_emitted} loaded + {stats.rows_rejected} "
+                    f"rejected = {stats.rows_emitted + stats.rows_rejected}; the run stops and "
+                    "the state is left as it was. The file is malformed in a way the reader "
+                    "does not handle: keep it and report it.")
             self._warn_columns(ref.key, member, stats)
             run.add_audit(audit_row(audit, stats, present=True, completed=True))
             self._check_reject_ratio(ref.key, member, stats)
@@ -273,6 +284,9 @@ class AuditStream(_BookkeepingStream):
         th.Property("present", th.BooleanType),
         th.Property("completed", th.BooleanType),
         th.Property("rows_read", th.IntegerType),
+        th.Property("rows_counted", th.IntegerType,
+                    description="Records counted while the file was copied, independently of "
+                    "the CSV parser; always rows_emitted + rows_rejected"),
         th.Property("rows_emitted", th.IntegerType),
         th.Property("rows_rejected", th.IntegerType),
         th.Property("rows_decoded_cp1252", th.IntegerType),

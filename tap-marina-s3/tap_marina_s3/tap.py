@@ -9,6 +9,7 @@ from . import preflight
 from .archives import Limits
 from .output import FastWriter
 from .catalog import SYSTEMS, load_catalog
+from .reader import MAX_FIELD_BYTES
 from .run import READ_AHEAD_COLUMNS, Run
 from .streams import AuditStream, RejectsStream, TableStream
 
@@ -37,6 +38,9 @@ def _system_settings() -> list[th.Property]:
                         "missed daily drop. Unset or 0 = no check."),
         ]
     return props
+
+
+RATIO_TYPE = {"type": ["number", "string"], "pattern": r"^\s*[0-9]*\.?[0-9]+\s*$", "minimum": 0}
 
 
 class TapMarinaS3(Tap):
@@ -68,14 +72,24 @@ class TapMarinaS3(Tap):
         th.Property("day_first", th.BooleanType, default=False,
                     description="Read ambiguous dates like 01/02/2025 as day-first (2 Jan is "
                     "the default, month-first, as the vendors write)."),
-        th.Property("max_reject_ratio", th.NumberType, default=0.01,
+        # A ratio is a number or a string holding one: Meltano 4.4 cannot pass a `decimal`
+        # setting from the environment (Decimal is not JSON serializable), so meltano.yml
+        # declares it as a string
+        th.Property("max_reject_ratio", th.CustomType(RATIO_TYPE), default=0.01,
                     description="Fail the run when more than this share of a table's rows "
                     "are rejected (the table's staging snapshot is then kept)."),
+        th.Property("max_field_bytes", th.IntegerType, default=MAX_FIELD_BYTES,
+                    description="Longest field loaded (bytes as written in the file); a row "
+                    "with a longer field is rejected, naming the column and the size, and "
+                    "keeps the field's SHA-256 and first 256 bytes. A row may hold this much "
+                    "plus 1 MiB."),
         th.Property("max_member_bytes", th.IntegerType, default=Limits.max_member_bytes,
-                    description="Largest uncompressed file accepted inside an export."),
-        th.Property("max_compression_ratio", th.NumberType,
+                    description="Largest uncompressed file accepted inside an export, checked "
+                    "while it is inflated (the largest real member is ~125 MB)."),
+        th.Property("max_compression_ratio", th.CustomType(RATIO_TYPE),
                     default=Limits.max_compression_ratio,
-                    description="Largest uncompressed/compressed ratio accepted (zip bombs)."),
+                    description="Largest uncompressed/compressed ratio of a member, checked "
+                    "while it is inflated (zip and tar bombs; CSV text compresses 5-20:1)."),
         th.Property("typing_columns", th.IntegerType, default=READ_AHEAD_COLUMNS,
                     description="Columns typed at once by the read-ahead workers together "
                     "(~1 MB of memory each): the default keeps the tap near 230 MB; more lets "

@@ -246,12 +246,14 @@ def test_wrong_field_count_short_and_long_rows(tmp_path):
     very_long = ["4"] + ["z"] * (WIDTH + 40)
     out, stats = read(csv_bytes(HEADER, [good, short, long, very_long]), tmp_path)
     assert not isinstance(out[1], Reject)
-    for row, found in ((2, "2"), (3, str(WIDTH + 2)), (4, "more than")):
+    for row, fields, found in ((2, short, "2"), (3, long, str(WIDTH + 2)),
+                               (4, very_long[:WIDTH + 16], f"more than {WIDTH + 15}")):
         reject = out[row]
         assert isinstance(reject, Reject), row
         assert reject.record_key is None
         (error,) = reject.errors
-        assert error["error"].startswith(f"expected {WIDTH} fields, found {found}"), error
+        assert error["error"] == f"{found} fields, expected {WIDTH}", error
+        assert reject.raw_values == {"fields": fields}  # every field read, surplus ones too
     assert stats.rows_read == 4 and stats.rows_emitted == 1 and stats.rows_rejected == 3
 
 
