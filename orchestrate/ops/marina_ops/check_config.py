@@ -6,8 +6,8 @@ exactly what `meltano run` gives the plugin.
 Source 2 (`--from-env`, or no meltano): the process environment, with the names Meltano uses:
 TAP_MARINA_S3_<SETTING> / TARGET_ORACLE_<SETTING>, falling back to the project-level variables the
 staging/prod environments map (MARINA_<SYSTEM>_BUCKET / _PREFIX, ORACLE_*) and meltano.yml's dev
-defaults (exports under <project root>/output/exports/<system>, DuckDB <root>/output/marina.duckdb
-when DBT_TARGET is duckdb).
+defaults (in dev only: exports under <project root>/output/exports/<system>; DuckDB
+<root>/output/marina.duckdb when DBT_TARGET is duckdb).
 """
 from __future__ import annotations
 
@@ -20,8 +20,9 @@ from .env import Env
 SYSTEMS = ("molo", "stellar")
 TAP = "tap-marina-s3"
 TARGET = "target-oracle"
-TAP_SETTINGS = [f"{s}_{k}" for s in SYSTEMS for k in ("enabled", "bucket", "path", "prefix", "key_pattern")] + [
-    "aws_region", "aws_access_key_id", "aws_secret_access_key", "aws_session_token", "aws_profile", "endpoint_url"]
+TAP_SETTINGS = [f"{s}_{k}" for s in SYSTEMS
+                for k in ("enabled", "bucket", "path", "prefix", "key_pattern", "max_export_age_hours")] + [
+    "late_export", "aws_region", "aws_access_key_id", "aws_secret_access_key", "aws_session_token", "aws_profile", "endpoint_url"]
 TARGET_SETTINGS = ["sqlalchemy_url", "duckdb_path", "oracle_user", "oracle_password", "oracle_dsn",
                    "oracle_config_dir", "oracle_wallet_location", "oracle_wallet_password", "default_target_schema"]
 DEFAULT_PATTERNS = {"molo": "*.zip", "stellar": "*-DATA.sql.gz"}
@@ -58,7 +59,8 @@ def tap_from_env(env: Env) -> dict:
         for key in ("bucket", "prefix"):
             if f"{s}_{key}" not in cfg and envmod.get(env, f"MARINA_{s.upper()}_{key.upper()}"):
                 cfg[f"{s}_{key}"] = envmod.get(env, f"MARINA_{s.upper()}_{key.upper()}")
-        cfg.setdefault(f"{s}_path", str(root / "output" / "exports" / s))
+        if envmod.get(env, "MELTANO_ENVIRONMENT", "dev") == "dev":  # as meltano.yml: folders only in dev
+            cfg.setdefault(f"{s}_path", str(root / "output" / "exports" / s))
     return cfg
 
 

@@ -100,6 +100,11 @@ def check_oracle(name: str, s: OracleSettings, tns_admin: str = "") -> Result:
     return Result(name, "OK", f"Oracle {s.user}@{s.dsn}: connected, schema {s.schema} holds {tables} STG_/DW_ tables")
 
 
+def _for_environment(env: Env) -> str:
+    environment = envmod.get(env, "MELTANO_ENVIRONMENT")
+    return f" for environment {environment}" if environment else ""
+
+
 def check_loader(cfg: dict, env: Env) -> Result:
     name = "warehouse (loader target-oracle)"
     path = loader_duckdb_path(cfg, env)
@@ -107,8 +112,9 @@ def check_loader(cfg: dict, env: Env) -> Result:
         return check_duckdb_file(name, path)
     s = loader_oracle_settings(cfg)
     if not (s.user and s.dsn):
-        return Result(name, "FAIL", "no warehouse configured: set ORACLE_USER/ORACLE_PASSWORD/ORACLE_DSN "
-                                    "(TARGET_ORACLE_ORACLE_*), TARGET_ORACLE_DUCKDB_PATH or TARGET_ORACLE_SQLALCHEMY_URL")
+        return Result(name, "FAIL", f"no warehouse configured{_for_environment(env)}: set ORACLE_USER/ORACLE_PASSWORD/"
+                                    "ORACLE_DSN (TARGET_ORACLE_ORACLE_*), TARGET_ORACLE_DUCKDB_PATH or "
+                                    "TARGET_ORACLE_SQLALCHEMY_URL")
     return check_oracle(name, s, tns_admin=envmod.get(env, "TNS_ADMIN"))
 
 
@@ -128,6 +134,9 @@ def check_same_warehouse(loader_cfg: dict, env: Env) -> Result | None:
     if loader_path is not None:
         return Result(name, "FAIL", f"dbt reads Oracle (DBT_TARGET=oracle) but the loader writes DuckDB {loader_path}")
     loader, dbt = loader_oracle_settings(loader_cfg), oracle_settings(env)
+    if not (dbt.dsn and dbt.user):
+        return Result(name, "FAIL", "dbt has no Oracle to compare with: ORACLE_USER / ORACLE_DSN not set"
+                      + _for_environment(env))
     if (loader.dsn, loader.schema) != (dbt.dsn, dbt.schema):
         return Result(name, "FAIL", f"dbt uses {dbt.dsn} schema {dbt.schema} but the loader {loader.dsn} schema "
                                     f"{loader.schema}")
@@ -138,7 +147,13 @@ def check_dbt(env: Env, timeout: float = 300) -> Result:
     target = dbt_target(env)
     name = f"dbt (target {target})"
     if target == "oracle":
-        problems = wallet_problems(oracle_settings(env), tns_admin=envmod.get(env, "TNS_ADMIN"))
+        settings = oracle_settings(env)
+        missing = [n for n, v in (("ORACLE_USER", settings.user), ("ORACLE_PASSWORD", settings.password),
+                                  ("ORACLE_DSN", settings.dsn)) if not v]
+        if missing:
+            return Result(name, "FAIL", f"{', '.join(missing)} not set{_for_environment(env)}: dbt cannot reach "
+                                        "Oracle (set them in .env, see .env.example)")
+        problems = wallet_problems(settings, tns_admin=envmod.get(env, "TNS_ADMIN"))
         if problems:
             return Result(name, "FAIL", "; ".join(problems))
     dbt = envmod.dbt_bin(env)

@@ -1,10 +1,10 @@
 """marina-ops: run log summary, notifications, job wrapper and connection check.
 
   marina-ops report [--all] [--no-notify]
-  marina-ops notify --status failure|success --job J [--message M]
+  marina-ops notify --status failure|warning|success --job J [--message M]
   marina-ops run JOB [MELTANO_RUN_OPTIONS...]
   marina-ops build-if-new [DBT_BUILD_ARGS...]
-  marina-ops check [--from-env] [--no-dbt]
+  marina-ops check [--from-env] [--no-dbt] [--debug]
 
 Settings come from the environment (Meltano passes .env and the plugin's env); see README.md.
 """
@@ -27,7 +27,7 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--no-notify", action="store_true", help="print only")
     r.add_argument("--job", default="report", help="job name in the notification")
     n = sub.add_parser("notify", help="send a notification (e.g. from Airflow's on_failure_callback)")
-    n.add_argument("--status", required=True, choices=["failure", "success"])
+    n.add_argument("--status", required=True, choices=["failure", "warning", "success"])
     n.add_argument("--job", required=True)
     n.add_argument("--message", default="")
     j = sub.add_parser("run", help="meltano run JOB; notify on failure, report on success; "
@@ -39,6 +39,7 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--from-env", action="store_true",
                    help="read the tap/loader settings from env vars instead of `meltano config`")
     c.add_argument("--no-dbt", action="store_true", help="skip `dbt debug`")
+    c.add_argument("--debug", action="store_true", help="print the traceback of an unexpected error")
     return p
 
 
@@ -64,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
         return jobs.run_job(args.job, extra, env)
     if args.command == "build-if-new":
         return jobs.build_if_new(extra, env)
-    return print_results(run_checks(env, use_meltano=not args.from_env, with_dbt=not args.no_dbt))
+    return print_results(run_checks(env, use_meltano=not args.from_env, with_dbt=not args.no_dbt, debug=args.debug))
 
 
 if __name__ == "__main__":

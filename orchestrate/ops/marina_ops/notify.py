@@ -1,6 +1,8 @@
-"""Notifications: e-mail (SMTP) and a webhook (JSON POST). Each is optional, configured from env.
+"""Notifications: e-mail (SMTP), a signed webhook (JSON POST) and any service Apprise reaches
+(Slack, Microsoft Teams, Telegram, ... one URL each). Each is optional, configured from env.
 
-MARINA_NOTIFY_ON        statuses that notify: failure (default), or failure,success
+MARINA_NOTIFY_ON        statuses that notify: failure,warning (default); add success for every run
+MARINA_NOTIFY_URLS      Apprise URLs, space separated (https://github.com/caronc/apprise/wiki)
 MARINA_SMTP_HOST        SMTP server; e-mail is off when unset
 MARINA_SMTP_PORT        default 587 (starttls), 465 (ssl), 25 (none)
 MARINA_SMTP_SECURITY    starttls (default) | ssl | none
@@ -29,12 +31,13 @@ from email.message import EmailMessage
 from . import env as envmod
 from .env import Env
 
-STATUSES = ("success", "failure")
+STATUSES = ("success", "warning", "failure")
+DEFAULT_NOTIFY_ON = "failure,warning"
 
 
 @dataclass
 class Notification:
-    status: str                 # success | failure
+    status: str                 # success | warning (e.g. a late export, run went on) | failure
     job: str
     message: str
     summary: dict | None = None  # RunSummary.as_dict() when known
@@ -49,7 +52,8 @@ class Notification:
     @property
     def title(self) -> str:
         where = f" [{self.environment}]" if self.environment else ""
-        return f"marina{where}: {self.job} {'FAILED' if self.status == 'failure' else 'succeeded'}"
+        outcome = {"failure": "FAILED", "warning": "WARNING", "success": "succeeded"}[self.status]
+        return f"marina{where}: {self.job} {outcome}"
 
     def text(self) -> str:
         return f"{self.title}\n{self.time:%Y-%m-%d %H:%M:%S} UTC on {self.host}\n\n{self.message}".rstrip() + "\n"
@@ -81,14 +85,21 @@ class WebhookSettings:
 
 
 @dataclass(frozen=True)
+class AppriseSettings:
+    urls: tuple[str, ...]  # each service's own timeouts apply (Apprise URL options cto/rto)
+
+
+@dataclass(frozen=True)
 class NotifySettings:
     notify_on: tuple[str, ...]
     smtp: SmtpSettings | None
     webhook: WebhookSettings | None
+    apprise: AppriseSettings | None = None
 
     @property
     def channels(self) -> list[str]:
-        return [name for name, cfg in (("email", self.smtp), ("webhook", self.webhook)) if cfg]
+        return [name for name, cfg in (("email", self.smtp), ("webhook", self.webhook), ("apprise", self.apprise))
+                if cfg]
 
     def wants(self, status: str) -> bool:
         return status in self.notify_on
@@ -96,10 +107,10 @@ class NotifySettings:
 
 def settings_from_env(env: Env) -> NotifySettings:
     """Raises ValueError for a setting that cannot work (so a misconfiguration is never silent)."""
-    notify_on = tuple(w.lower() for w in envmod.words(env, "MARINA_NOTIFY_ON", "failure"))
+    notify_on = tuple(w.lower() for w in envmod.words(env, "MARINA_NOTIFY_ON", DEFAULT_NOTIFY_ON))
     unknown = [w for w in notify_on if w not in STATUSES]
     if unknown:
-        raise ValueError(f"MARINA_NOTIFY_ON: unknown status {', '.join(unknown)} (use failure, success)")
+        raise ValueError(f"MARINA_NOTIFY_ON: unknown status {', '.join(unknown)} (use failure, warning, success)")
     timeout = envmod.number(env, "MARINA_NOTIFY_TIMEOUT", 20)
     smtp = None
     if host := envmod.get(env, "MARINA_SMTP_HOST"):
@@ -122,7 +133,17 @@ def settings_from_env(env: Env) -> NotifySettings:
             raise ValueError(f"MARINA_WEBHOOK_URL must be an http(s) URL, not {url!r}")
         webhook = WebhookSettings(url, envmod.get(env, "MARINA_WEBHOOK_TOKEN"),
                                   envmod.get(env, "MARINA_WEBHOOK_SECRET"), timeout)
-    return NotifySettings(notify_on, smtp, webhook)
+    apprise_cfg = None
+    if urls := tuple(envmod.get(env, "MARINA_NOTIFY_URLS").split()):
+        import apprise
+
+        for i, url in enumerate(urls, start=1):
+            if not apprise.Apprise().add(url):  # shown without the URL: it holds tokens
+                scheme = url.split("://", 1)[0] if "://" in url else "(no scheme)"
+                raise ValueError(f"MARINA_NOTIFY_URLS: URL {i} ({scheme}://...) is not a URL Apprise knows "
+                                 "(https://github.com/caronc/apprise/wiki)")
+        apprise_cfg = AppriseSettings(urls)
+    return NotifySettings(notify_on, smtp, webhook, apprise_cfg)
 
 
 def send_email(n: Notification, cfg: SmtpSettings) -> None:
@@ -166,6 +187,21 @@ def send_webhook(n: Notification, cfg: WebhookSettings) -> None:
         raise RuntimeError(f"HTTP {exc.code} {exc.reason}: {detail}") from exc
 
 
+def send_apprise(n: Notification, cfg: AppriseSettings) -> None:
+    """Every Apprise URL; Apprise logs a failed delivery, this raises when one failed."""
+    import apprise
+
+    kinds = {"failure": apprise.NotifyType.FAILURE, "warning": apprise.NotifyType.WARNING,
+             "success": apprise.NotifyType.SUCCESS}
+    asset = apprise.AppriseAsset(app_id="marina-ops", app_desc="marina pipeline operations")
+    service = apprise.Apprise(asset=asset)
+    for url in cfg.urls:
+        service.add(url)
+    body = f"{n.time:%Y-%m-%d %H:%M:%S} UTC on {n.host}\n\n{n.message}".rstrip()
+    if not service.notify(title=n.title, body=body, notify_type=kinds[n.status]):
+        raise RuntimeError(f"Apprise could not deliver to every one of its {len(cfg.urls)} URL(s)")
+
+
 def send(n: Notification, cfg: NotifySettings, log=print) -> list[str]:
     """Send `n` on every configured channel when its status is wanted. Returns the errors (one
     per failed channel); every outcome is logged, including "no channel configured"."""
@@ -173,10 +209,12 @@ def send(n: Notification, cfg: NotifySettings, log=print) -> list[str]:
         log(f"notification ({n.status}) not sent: MARINA_NOTIFY_ON={','.join(cfg.notify_on)}")
         return []
     if not cfg.channels:
-        log(f"notification ({n.status}) not sent: no channel configured (MARINA_SMTP_HOST, MARINA_WEBHOOK_URL)")
+        log(f"notification ({n.status}) not sent: no channel configured (MARINA_SMTP_HOST, MARINA_WEBHOOK_URL, "
+            "MARINA_NOTIFY_URLS)")
         return []
     errors = []
-    for name, sender, channel_cfg in (("email", send_email, cfg.smtp), ("webhook", send_webhook, cfg.webhook)):
+    for name, sender, channel_cfg in (("email", send_email, cfg.smtp), ("webhook", send_webhook, cfg.webhook),
+                                      ("apprise", send_apprise, cfg.apprise)):
         if channel_cfg is None:
             continue
         try:

@@ -3,6 +3,7 @@ and STG_MARINA_LOAD_AUDIT: the summary of the latest run, and whether a new load
 from __future__ import annotations
 
 import datetime as dt
+import textwrap
 from dataclasses import dataclass, field
 
 from .env import TRUE_WORDS
@@ -150,7 +151,12 @@ def _fmt(n) -> str:
     return "-" if n is None else f"{int(n):,}"
 
 
+WIDTH = 120  # the summary is read in a terminal and in e-mails
+
+
 def format_summary(s: RunSummary, all_tables: bool = False) -> str:
+    """The run summary: a few lines of totals and failures, then a table of the tables with
+    changes; every line fits WIDTH columns (long messages are wrapped, long names cut, marked '~')."""
     load, dw = s.load_totals(), s.dw_totals()
     status = "OK" if s.ok else f"FAILED ({len(s.failed)} of {len(s.rows)} tables)"
     lines = [
@@ -163,7 +169,7 @@ def format_summary(s: RunSummary, all_tables: bool = False) -> str:
     ]
     for r in s.failed:
         why = f"{r['MODEL_STATUS']}" + (f", {_n(r['TESTS_FAILED'])} failed tests" if _n(r["TESTS_FAILED"]) else "")
-        message = " ".join((r["MODEL_MESSAGE"] or "").split())[:300]
+        message = " ".join((r["MODEL_MESSAGE"] or "").split())
         lines.append(f"FAILED {r['DW_TABLE']}: {why}" + (f": {message}" if message and message != "OK" else ""))
     for m in s.mismatches():
         lines.append(f"AUDIT MISMATCH {m}")
@@ -171,15 +177,24 @@ def format_summary(s: RunSummary, all_tables: bool = False) -> str:
         r for r in s.rows if r in s.failed or r in s.new_exports
         or any(_n(r[k]) for k in DW_FIGURES[:3])]
     if shown:
-        head = f"{'table':<36} {'status':<8} {'new':>3} {'read':>9} {'rej':>6} {'staged':>9} " \
-               f"{'ins':>8} {'upd':>8} {'del':>7} {'unch':>9} {'secs':>7}  export"
-        lines += ["", head]
+        # 8 figure columns take 78 characters: the table name gets the rest, at most 40
+        name_width = min(max(len("table"), *(len(r["DW_TABLE"]) for r in shown)), WIDTH - 80, 40)
+        lines += ["", f"{'table':<{name_width}} {'status':<7} {'new':>3} {'read':>9} {'rej':>6} {'staged':>9} "
+                      f"{'ins':>8} {'upd':>8} {'del':>7} {'unch':>9} {'secs':>6}"]
         for r in shown:
             lines.append(
-                f"{r['DW_TABLE']:<36} {r['MODEL_STATUS']:<8} {'yes' if r in s.new_exports else '':>3} "
+                f"{_cut(r['DW_TABLE'], name_width):<{name_width}} {_cut(r['MODEL_STATUS'], 7):<7} "
+                f"{'yes' if r in s.new_exports else '':>3} "
                 f"{_fmt(r['ROWS_READ']):>9} {_fmt(r['ROWS_REJECTED']):>6} {_fmt(r['ROWS_STAGED']):>9} "
                 f"{_fmt(r['DW_ROWS_INSERTED']):>8} {_fmt(r['DW_ROWS_UPDATED']):>8} {_fmt(r['DW_ROWS_DELETED']):>7} "
-                f"{_fmt(r['DW_ROWS_UNCHANGED']):>9} {float(r['DBT_SECONDS'] or 0):>7.1f}  {r['SOURCE_KEY'] or '-'}")
+                f"{_fmt(r['DW_ROWS_UNCHANGED']):>9} {float(r['DBT_SECONDS'] or 0):>6.1f}")
+        keys = sorted({str(r["SOURCE_KEY"]) for r in shown if r["SOURCE_KEY"]})
+        lines += [""] * bool(keys) + [f"export {key}" for key in keys]
     if not all_tables and len(shown) < len(s.rows):
         lines.append(f"({len(s.rows) - len(shown)} tables without changes not shown; --all shows them)")
-    return "\n".join(lines)
+    return "\n".join(textwrap.fill(line, WIDTH, subsequent_indent="    ", break_on_hyphens=False)
+                     if len(line) > WIDTH else line for line in lines)
+
+
+def _cut(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1] + "~"

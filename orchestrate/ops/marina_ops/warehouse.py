@@ -10,6 +10,7 @@ SQL passed to `query` uses :name parameters on both databases.
 from __future__ import annotations
 
 import re
+import socket
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -46,9 +47,18 @@ class OracleSettings:
 
 
 def dbt_target(env: Env) -> str:
+    """The environment's warehouse for dbt. meltano.yml fixes DBT_TARGET per environment and keeps
+    a value set in .env or the shell as MARINA_DBT_TARGET_REQUESTED: one that differs is refused
+    here (loader and dbt must use the same warehouse) rather than silently replaced."""
     target = envmod.get(env, "DBT_TARGET", "duckdb").lower()
     if target not in ("duckdb", "oracle"):
         raise WarehouseError(f"DBT_TARGET={target!r}: expected duckdb or oracle")
+    requested = envmod.get(env, "MARINA_DBT_TARGET_REQUESTED").lower()
+    if requested and requested != target:
+        environment = envmod.get(env, "MELTANO_ENVIRONMENT") or "this environment"
+        other = "--environment=staging or prod" if requested == "oracle" else "--environment=dev"
+        raise WarehouseError(f"DBT_TARGET={requested} is refused: environment {environment} uses {target} "
+                             f"for the loader and dbt alike; unset DBT_TARGET (.env or the shell), or use {other}")
     return target
 
 
@@ -143,11 +153,16 @@ def connect_oracle(settings: OracleSettings, timeout: float = 20) -> Warehouse:
     missing = [n for n, v in (("ORACLE_USER", settings.user), ("ORACLE_PASSWORD", settings.password),
                               ("ORACLE_DSN", settings.dsn)) if not v]
     if missing:
-        raise WarehouseError(f"Oracle settings missing: {', '.join(missing)}")
+        raise WarehouseError(f"{', '.join(missing)} not set: set them in .env (see .env.example)")
     try:
         con = oracledb.connect(**settings.connect_params(), tcp_connect_timeout=timeout)
     except oracledb.Error as exc:
         raise WarehouseError(explain_oracle_error(exc, settings)) from exc
+    except socket.gaierror as exc:  # thin mode resolves the host itself, outside oracledb.Error
+        raise WarehouseError(f"Oracle {settings.user}@{settings.dsn}: the database host in ORACLE_DSN cannot be "
+                             f"resolved ({exc.strerror}): check the host name and this machine's DNS") from exc
+    except OSError as exc:
+        raise WarehouseError(f"Oracle {settings.user}@{settings.dsn}: {type(exc).__name__}: {exc}") from exc
     return Warehouse("oracle", con, settings.schema, f"{settings.user}@{settings.dsn}")
 
 

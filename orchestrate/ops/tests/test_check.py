@@ -5,9 +5,15 @@ tests; Oracle is checked up to what needs no server (wallet folders, a refused c
 """
 from __future__ import annotations
 
+import datetime as dt
+import gzip
+import io
 import json
 import os
+import tarfile
+import time
 import urllib.request
+import zipfile
 from pathlib import Path
 
 import boto3
@@ -26,12 +32,34 @@ def by_name(results) -> dict:
     return {r.name: r for r in results}
 
 
+def zip_export(members: dict[str, bytes] | None = None) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, data in (members or {"Slips.csv": b"ID\n1\n", "Piers.csv": b"ID\n1\n"}).items():
+            zf.writestr(name, data)
+    return buf.getvalue()
+
+
+def targz_export() -> bytes:
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:gz") as tf:
+        data = b"LOCATION_ID,HOLIDAY_DATE\n1,2025-12-25\n"
+        info = tarfile.TarInfo("data/holidays.csv")
+        info.size = len(data)
+        tf.addfile(info, io.BytesIO(data))
+    return buf.getvalue()
+
+
+MOLO_EXPORT = "molo_backup_2025-01-01.zip"
+STELLAR_EXPORT = "prod_2025-01-01-DATA.sql.gz"
+
+
 @pytest.fixture
 def local_setup(tmp_path):
     """Export folders with one export each, a loaded DuckDB, the small dbt project."""
-    for system, name in (("molo", "molo_backup_2025-01-01.zip"), ("stellar", "prod_2025-01-01-DATA.sql.gz")):
+    for system, name, data in (("molo", MOLO_EXPORT, zip_export()), ("stellar", STELLAR_EXPORT, targz_export())):
         (tmp_path / "exports" / system).mkdir(parents=True)
-        (tmp_path / "exports" / system / name).write_bytes(b"x")
+        (tmp_path / "exports" / system / name).write_bytes(data)
     db = tmp_path / "marina.duckdb"
     sdb.create_all(db)
     project = mini_project(tmp_path)
@@ -49,7 +77,9 @@ def test_good_local_setup_passes(local_setup):
     lines = proc.stdout.splitlines()
     checks = lines[:lines.index("")]
     assert len(checks) == 6 and all(ln.startswith("OK ") for ln in checks), proc.stdout
-    assert any("exports molo: local folder" in ln and "1 export(s)" in ln for ln in lines)
+    assert any("exports molo: local folder" in ln and f"1 export(s), newest {MOLO_EXPORT} (zip of 2 members, 2 CSV; "
+               "arrived " in ln and "0 h ago)" in ln for ln in lines), proc.stdout
+    assert any(f"newest {STELLAR_EXPORT} (gzip'd tar, first member data/holidays.csv;" in ln for ln in lines)
     assert any(f"{sdb.CATALOG.__len__() + 2} STG_ and 0 DW_ tables" in ln for ln in lines)
     assert any(ln.startswith("OK    dbt (target duckdb): dbt debug: all checks passed") for ln in lines)
     assert lines[-1] == "all checks passed"
@@ -61,6 +91,7 @@ def test_missing_folder_is_named(clean_env, local_setup, tmp_path, capsys):
     assert main(["check", "--from-env", "--no-dbt"]) == 1
     out = capsys.readouterr().out
     assert f"FAIL  exports stellar: local folder {tmp_path / 'nope'} does not exist (TAP_MARINA_S3_STELLAR_PATH)" in out
+    assert out.rstrip().endswith("1 check(s) failed")
     assert "OK    exports molo" in out
 
 
@@ -93,7 +124,9 @@ def s3(tmp_path_factory):
     key = iam.create_access_key(UserName="marina")["AccessKey"]
     s3c = boto3.client("s3", **admin)
     s3c.create_bucket(Bucket="marina-exports")
-    s3c.put_object(Bucket="marina-exports", Key="molo/molo_backup_2025-01-01.zip", Body=b"x")
+    s3c.put_object(Bucket="marina-exports", Key="molo/molo_backup_2025-01-01.zip", Body=zip_export())
+    # a damaged copy (the first 200 bytes of a zip: no central directory) under another prefix
+    s3c.put_object(Bucket="marina-exports", Key="cut/molo_backup_2025-01-02.zip", Body=zip_export()[:200])
     yield {"endpoint": endpoint, "key": key["AccessKeyId"], "secret": key["SecretAccessKey"]}
     server.stop()
     os.environ.clear()
@@ -113,8 +146,16 @@ def molo_check(env: dict):
 
 def test_bucket_is_listed(s3, local_setup):
     r = molo_check(s3_env(s3, local_setup))
-    assert (r.status, r.message) == ("OK", "s3://marina-exports/molo/: 1 export(s) matching '*.zip', "
-                                           "newest molo/molo_backup_2025-01-01.zip")
+    assert r.status == "OK", r.message
+    assert r.message.startswith("s3://marina-exports/molo/: 1 export(s), newest molo/molo_backup_2025-01-01.zip "
+                                "(zip of 2 members, 2 CSV; arrived "), r.message
+
+
+def test_damaged_zip_in_the_bucket_fails(s3, local_setup):
+    """The central directory is read with ranged GETs: a cut-off zip is told, not just its name."""
+    r = molo_check(s3_env(s3, local_setup, TAP_MARINA_S3_MOLO_PREFIX="cut/"))
+    assert r.status == "FAIL"
+    assert "newest export cut/molo_backup_2025-01-02.zip" in r.message and "not a readable zip" in r.message
 
 
 def test_wrong_bucket_is_named(s3, local_setup):
@@ -181,6 +222,72 @@ def test_unreachable_database_is_named(oracle_env):
     assert "cannot connect to the database host/port in ORACLE_DSN" in r.message
 
 
+def test_unresolvable_host_is_a_fail_line_not_a_crash(oracle_env, capsys, clean_env):
+    env = {k: v for k, v in oracle_env.items() if "WALLET" not in k and "CONFIG_DIR" not in k}
+    env["ORACLE_DSN"] = "adb.example.invalid:1522/marina_high"
+    for k, v in env.items():
+        clean_env.setenv(k, v)
+    assert main(["check", "--from-env", "--no-dbt"]) == 1
+    out = capsys.readouterr().out
+    assert ("FAIL  warehouse (loader target-oracle): Oracle marina_app@adb.example.invalid:1522/marina_high: "
+            "the database host in ORACLE_DSN cannot be resolved") in out
+    assert "Traceback" not in out and out.rstrip().endswith("check(s) failed")
+
+
+def test_prod_without_any_setting(local_setup, clean_env, capsys):
+    """prod with neither buckets nor ORACLE_*: one FAIL per part, each naming what to set; no
+    check reports an empty schema or host as OK."""
+    env = {k: v for k, v in local_setup.items() if k.startswith(("MELTANO_PROJECT", "DBT_PRO"))}
+    for k, v in {**env, "MELTANO_ENVIRONMENT": "prod", "DBT_TARGET": "oracle"}.items():
+        clean_env.setenv(k, v)
+    assert main(["check", "--from-env"]) == 1
+    out = capsys.readouterr().out
+    assert "FAIL  exports molo: MARINA_MOLO_BUCKET is not set for environment prod" in out
+    assert "FAIL  exports stellar: MARINA_STELLAR_BUCKET is not set for environment prod" in out
+    assert "FAIL  warehouse (loader target-oracle): no warehouse configured for environment prod" in out
+    assert "FAIL  loader and dbt: dbt has no Oracle to compare with" in out
+    assert ("FAIL  dbt (target oracle): ORACLE_USER, ORACLE_PASSWORD, ORACLE_DSN not set for environment prod"
+            in out)
+    assert "OK " not in out.replace("OK    settings", "") and "5 check(s) failed" in out
+
+
+def test_dbt_target_other_than_the_environments_is_refused(local_setup):
+    env = {**local_setup, "MELTANO_ENVIRONMENT": "dev", "MARINA_DBT_TARGET_REQUESTED": "oracle"}
+    r = by_name(run_checks(env, use_meltano=False, with_dbt=False))["loader and dbt"]
+    assert r.status == "FAIL"
+    assert r.message.startswith("DBT_TARGET=oracle is refused: environment dev uses duckdb"), r.message
+
+
+# --- export contents and age ----------------------------------------------------------------------
+@pytest.mark.parametrize(("name", "data", "expected"), [
+    ("molo_backup_2025-01-02.zip", b"<html>Not Found</html>", "is neither a zip nor a gzip archive"),
+    ("molo_backup_2025-01-02.zip", zip_export()[:-30], "is not a readable zip"),
+    ("molo_backup_2025-01-02.zip", zip_export({"readme.txt": b"hello"}), "is zip of 1 member(s), none a .csv"),
+    ("molo_backup_2025-01-02.zip", b"\x1f\x8b" + b"\0" * 40, "is a gzip whose first tar header cannot be read"),
+])
+def test_junk_newest_export_fails(local_setup, tmp_path, name, data, expected):
+    folder = tmp_path / "exports" / "molo"
+    os.utime(folder / MOLO_EXPORT, (time.time() - 86400,) * 2)  # the good one is older
+    (folder / name).write_bytes(data)
+    r = by_name(run_checks(local_setup, use_meltano=False, with_dbt=False))["exports molo"]
+    assert r.status == "FAIL", r.message
+    assert f"newest export {name} (arrived " in r.message and expected in r.message, r.message
+
+
+@pytest.mark.parametrize(("late_export", "status"), [("fail", "FAIL"), ("warn", "WARN")])
+def test_export_two_days_old_is_late(local_setup, tmp_path, late_export, status):
+    two_days_ago = time.time() - 2 * 86400
+    os.utime(tmp_path / "exports" / "molo" / MOLO_EXPORT, (two_days_ago, two_days_ago))
+    env = {**local_setup, "TAP_MARINA_S3_MOLO_MAX_EXPORT_AGE_HOURS": "30", "TAP_MARINA_S3_LATE_EXPORT": late_export}
+    results = by_name(run_checks(env, use_meltano=False, with_dbt=False))
+    r = results["exports molo"]
+    arrived = dt.datetime.fromtimestamp(two_days_ago, dt.timezone.utc)
+    assert r.status == status
+    assert f"arrived {arrived:%Y-%m-%d %H:%M} UTC, 48 h ago): the next export is late " \
+           "(molo_max_export_age_hours=30)" in r.message, r.message
+    assert results["exports stellar"].status == "OK"  # no limit set for Stellar
+
+
 # --- settings from Meltano ----------------------------------------------------------------------
 MELTANO = REPO / ".venv" / "bin" / "meltano"
 
@@ -193,5 +300,6 @@ def test_settings_come_from_meltano_for_the_active_environment():
     tap, target, source = plugin_configs(env, use_meltano=True)
     assert source.startswith("meltano config")
     assert tap["molo_bucket"] == "molo-from-env"  # staging maps MARINA_MOLO_BUCKET to the tap
-    assert Path(tap["molo_path"]) == REPO / "output" / "exports" / "molo"
+    assert "molo_path" not in tap and "stellar_path" not in tap  # local folders only in dev
+    assert (tap["molo_max_export_age_hours"], tap["late_export"]) == (30, "fail")
     assert target["oracle_user"] == "marina_app"

@@ -68,3 +68,70 @@ def test_missing_meltano_is_a_notified_failure(job_env, tmp_path, webhook_server
     assert main(["run", "marina"]) == 127
     (req,) = webhook_server.requests
     assert req["json"]["status"] == "failure" and "cannot start" in req["json"]["message"]
+
+
+# --- log files, late exports, DBT_TARGET -----------------------------------------------------------
+LATE_LINE = ("2026-12-07T06:30:05Z [info     ] tap-marina-s3 MOLO (marina operations) export late: nothing new since "
+             "2026-12-05 06:00 UTC (48 h ago, newest molo_2026-12-05.zip in s3://b/; molo_max_export_age_hours=30)")
+
+
+def meltano_printing(folder, line: str, exit_code: int):
+    script = folder / "meltano"
+    script.write_text(f"#!/bin/sh\necho 'starting'\necho '{line}' >&2\nexit {exit_code}\n")
+    script.chmod(script.stat().st_mode | stat.S_IEXEC)
+    return script
+
+
+def test_each_run_writes_its_own_log_file_and_old_ones_go(job_env, tmp_path, capsys):
+    import os
+    import time
+
+    job_env.setenv("MARINA_MELTANO_BIN", str(fake_meltano(tmp_path, exit_code=0, lines=3)))
+    job_env.setenv("MARINA_LOG_DIR", str(tmp_path / "logs"))
+    job_env.setenv("MARINA_LOG_RETENTION_DAYS", "7")
+    old = tmp_path / "logs" / "marina" / "marina_2026-01-01T063000Z.log"
+    old.parent.mkdir(parents=True)
+    old.write_text("old run\n")
+    os.utime(old, (time.time() - 8 * 86400,) * 2)
+    kept = old.with_name("marina_2026-01-05T063000Z.log")
+    kept.write_text("recent run\n")
+    os.utime(kept, (time.time() - 6 * 86400,) * 2)
+    assert main(["run", "marina"]) == 0
+    logs = sorted((tmp_path / "logs" / "marina").glob("*.log"))
+    assert old not in logs and kept in logs and len(logs) == 2
+    (new,) = [p for p in logs if p != kept]
+    text = new.read_text()
+    assert "meltano called with: run marina" in text and "output line 3" in text and text.endswith("exit code 0\n")
+    assert f"log file: {new}" in capsys.readouterr().out
+
+
+def test_late_export_failure_names_the_vendor_first(job_env, tmp_path, webhook_server):
+    job_env.setenv("MARINA_MELTANO_BIN", str(meltano_printing(tmp_path, LATE_LINE, exit_code=1)))
+    assert main(["run", "molo"]) == 1
+    (req,) = webhook_server.requests
+    message = req["json"]["message"]
+    assert req["json"]["status"] == "failure"
+    assert message.splitlines()[0] == LATE_LINE.split("tap-marina-s3 ", 1)[1]
+    assert "since 2026-12-05 06:00 UTC" in message.splitlines()[0]
+
+
+def test_late_export_warning_is_notified_when_the_run_went_on(job_env, tmp_path, webhook_server):
+    job_env.setenv("MARINA_MELTANO_BIN", str(meltano_printing(tmp_path, LATE_LINE, exit_code=0)))
+    assert main(["run", "molo"]) == 0
+    (req,) = webhook_server.requests  # MARINA_NOTIFY_ON's default has warning, not success
+    assert req["json"]["status"] == "warning"
+    assert req["json"]["title"].endswith("molo WARNING")
+    assert "MOLO (marina operations) export late: nothing new since 2026-12-05 06:00 UTC" in req["json"]["message"]
+
+
+def test_dbt_target_the_environment_does_not_use_is_refused(job_env, tmp_path, webhook_server, capsys):
+    job_env.setenv("MARINA_MELTANO_BIN", str(fake_meltano(tmp_path, exit_code=0, lines=1)))
+    job_env.setenv("MELTANO_ENVIRONMENT", "dev")
+    job_env.setenv("DBT_TARGET", "duckdb")
+    job_env.setenv("MARINA_DBT_TARGET_REQUESTED", "oracle")
+    assert main(["run", "marina"]) == 2
+    err = capsys.readouterr()
+    assert "meltano called with" not in err.out  # nothing ran
+    assert "DBT_TARGET=oracle is refused: environment dev uses duckdb" in err.err
+    (req,) = webhook_server.requests
+    assert req["json"]["status"] == "failure" and "did not start" in req["json"]["message"]

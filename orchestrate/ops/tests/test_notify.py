@@ -105,3 +105,32 @@ def test_payload_is_json_serialisable_with_a_summary():
 
     n = Notification("failure", "marina", "x", summary={"started_at": "2025-01-01T00:00:00", "dw": {"rows_inserted": 1}})
     assert json.loads(json.dumps(n.payload()))["summary"]["dw"]["rows_inserted"] == 1
+
+
+# --- Apprise ------------------------------------------------------------------------------------
+def test_apprise_url_reaches_a_local_server(clean_env, webhook_server):
+    """Apprise's own JSON service (json://) against the local HTTP server: the same settings reach
+    Slack (slack://...) or Microsoft Teams (workflows://...) with their URLs."""
+    host_port = webhook_server.url.split("://", 1)[1]
+    clean_env.setenv("MARINA_NOTIFY_URLS", f"json://{host_port}")
+    clean_env.setenv("MELTANO_ENVIRONMENT", "prod")
+    assert main(["notify", "--status", "failure", "--job", "marina", "--message", "molo export late"]) == 0
+    (req,) = webhook_server.requests
+    assert req["json"]["title"] == "marina [prod]: marina FAILED"
+    assert req["json"]["type"] == "failure" and "molo export late" in req["json"]["message"]
+
+
+def test_apprise_delivery_failure_is_reported(clean_env, capsys):
+    from conftest import free_port
+
+    clean_env.setenv("MARINA_NOTIFY_URLS", f"json://127.0.0.1:{free_port()}")  # nothing listens
+    assert main(["notify", "--status", "failure", "--job", "marina"]) == 1
+    assert "notification (failure) by apprise FAILED" in capsys.readouterr().out
+
+
+def test_unknown_apprise_url_is_refused_without_showing_it(clean_env, capsys):
+    clean_env.setenv("MARINA_NOTIFY_URLS", "json://127.0.0.1:9 nosuchservice://token-abc")
+    assert main(["notify", "--status", "failure", "--job", "marina"]) == 2
+    err = capsys.readouterr().err
+    assert "MARINA_NOTIFY_URLS: URL 2 (nosuchservice://...) is not a URL Apprise knows" in err
+    assert "token-abc" not in err

@@ -229,4 +229,5 @@ def test_report_prints_the_latest_run_and_fails_on_a_failed_model(scenario):
     assert "FAILED DW_STELLAR_LOCATIONS: success, 1 failed tests" in out
     (line,) = [ln for ln in out.splitlines() if ln.startswith("DW_MOLO_SLIP_TYPES")]
     assert line.split()[1:9] == ["success", "yes", "6", "1", "5", "2", "1", "1"]
-    assert line.endswith("molo/e2.zip")
+    assert "export molo/e2.zip" in out.splitlines()  # the exports under the table, one per line
+    assert max(len(ln) for ln in out.splitlines()) <= 120  # a terminal's width and an e-mail's
