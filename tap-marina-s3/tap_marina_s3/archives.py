@@ -82,8 +82,8 @@ def _check_size(export: str, name: str, size: int, compressed: int | None, limit
     """The sizes the archive declares (a tar declares no compressed size: None)."""
     if size > limits.max_member_bytes:
         raise ExportError(
-            f"{export}: member {name!r} is {size} bytes, over the limit of "
-            f"{limits.max_member_bytes} (setting max_member_bytes)"
+            f"{export}: member {name!r} is {size:,} bytes, over the limit of "
+            f"{limits.max_member_bytes:,} (setting max_member_bytes)"
         )
     if compressed is not None and size > RATIO_FLOOR and size > limits.max_compression_ratio * max(compressed, 1):
         raise ExportError(

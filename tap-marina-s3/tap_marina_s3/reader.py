@@ -27,6 +27,7 @@ from typing import BinaryIO, TypeVar
 
 import duckdb
 
+from .archives import ExportError
 from .catalog import Table, normalize_header
 from .typing_sql import quote, typed
 
@@ -175,9 +176,23 @@ def _piece_end(data: bytes) -> int:
 
 
 # A quoted field that starts a field and ends one (RFC 4180); what is left of a block once
-# these are removed holds no quote in a well-formed file.
+# each is replaced by one letter holds no quote in a well-formed file.
 _QUOTED = re.compile(rb'(?<![^,\r\n])"(?:[^"]|"")*"(?![^,\r\n])')
 _UNQUOTED_STOP = re.compile(rb'[\r\n"]')
+_JUNK_STOP = re.compile(rb'[,\r\n"]')
+
+
+def _field_start(data: bytes, pos: int, before: int) -> bool:
+    """Whether the quote at data[pos] starts a field: only blanks between it and a comma, a
+    line end or the start (`before`: the last byte before `data` other than a blank)."""
+    while pos and data[pos - 1] == 0x20:
+        pos -= 1
+    return (data[pos - 1] if pos else before) in (0x2C, 0x0A, 0x0D)
+
+
+def _last_byte(data: bytes, before: int) -> int:
+    stripped = data.rstrip(b" ")
+    return stripped[-1] if stripped else before
 LONG_ROW = 3 * BLOCK // 2  # rows up to this length fit DuckDB's default line size (2 MB)
 
 
@@ -185,7 +200,9 @@ class RecordCounter:
     """Counts the CSV records of the data rows as they are written, independently of DuckDB, so
     that a row DuckDB would skip cannot go unnoticed. The rules are DuckDB's: a record ends at
     LF, CR or CRLF outside quotes; an empty line is no record; a quote opens a quoted field
-    only at the start of a field, `""` inside one is a quote, and any other quote closes it.
+    only at the start of a field (after blanks too), `""` inside one is a quote, and any other
+    quote closes it; after a closing quote followed by other text, the next quote of the same
+    field opens again.
 
     A block of whole lines is counted with a few C-speed passes (remove the well-formed quoted
     fields, count the line ends); only a block that is unusual (a quote elsewhere, empty lines,
@@ -201,14 +218,15 @@ class RecordCounter:
         self._content = False  # the current record has a byte other than a line end
         self._in_quotes = False
         self._quote_at_end = False  # in quotes, the last byte fed was a quote (closing or "")
-        self._last = 0x0A  # the last byte fed (a line end before the first one)
+        self._last = 0x0A  # the last byte fed other than a blank (a line end at first)
+        self._junk = False  # text after a closing quote in the current field
 
     def feed(self, data: bytes) -> None:
         if not data:
             return
         if (not self._in_quotes and not self._content and self._start == self._offset
                 and len(data) <= LONG_ROW and data[-1] == 0x0A):
-            rest = _QUOTED.sub(b"", data) if b'"' in data else data
+            rest = _QUOTED.sub(b"q", data) if b'"' in data else data
             records = self._plain_records(rest)
             if records is not None:
                 self.count += records
@@ -240,6 +258,7 @@ class RecordCounter:
                 pos = 1  # a doubled quote: still inside the field
             else:
                 self._in_quotes = False
+                self._junk = data[0] not in (0x2C, 0x0A, 0x0D)
         while pos < n:
             if self._in_quotes:
                 q = data.find(b'"', pos)
@@ -252,22 +271,27 @@ class RecordCounter:
                     pos = q + 2
                 else:
                     self._in_quotes = False
+                    self._junk = data[q + 1] not in (0x2C, 0x0A, 0x0D)
                     pos = q + 1
                 continue
-            m = _UNQUOTED_STOP.search(data, pos)
+            m = (_JUNK_STOP if self._junk else _UNQUOTED_STOP).search(data, pos)
             stop = m.start() if m else n
             if stop > pos:
                 self._content = True
             if m is None:
                 break
-            if data[stop] == 0x22:
-                before = data[stop - 1] if stop else self._last
-                self._in_quotes = before in (0x2C, 0x0A, 0x0D)  # else a quote inside a value
+            c = data[stop]
+            if c == 0x22:
+                self._in_quotes = self._junk or _field_start(data, stop, self._last)
+                self._junk = False
                 self._content = True
+            elif c == 0x2C:
+                self._junk = False
             else:
+                self._junk = False
                 self._end(self._offset + stop + 1)
             pos = stop + 1
-        self._last = data[-1]
+        self._last = _last_byte(data, self._last)
         self._offset += n
 
     def _end(self, end: int) -> None:
@@ -364,6 +388,10 @@ class Transcoder:
             line = data[pos:end]
             pos = end
             self._header_lines.append(_to_utf8(line)[0])
+            if sum(map(len, self._header_lines)) > MAX_HEADER_BYTES:
+                raise ExportError(
+                    f"{self.stem}: the header row is longer than {MAX_HEADER_BYTES:,} bytes: "
+                    "not a CSV export (or its first line has no line end)")
             self._in_quotes ^= line.count(b'"') % 2 == 1
             if not self._in_quotes:
                 text = b"".join(self._header_lines).decode("utf-8").lstrip("\ufeff")
@@ -426,6 +454,7 @@ class Transcoder:
         return Reject(row_number, raw, errors, None)
 
 
+MAX_HEADER_BYTES = 1 << 20  # a header row is names: kept in memory, so bounded
 ROW_SLACK = 1 << 20  # a row may hold a field of max_field_bytes and this much more
 PREFIX_BYTES = 256  # kept of a field that is too long
 _FIELD_STOP = re.compile(rb'[,"\r\n]')
@@ -463,7 +492,7 @@ def row_fields(path: Path, start: int, end: int, most: int) -> tuple[list[FieldI
     """The fields of the row at bytes [start, end) of `path`, read a megabyte at a time, by the
     rules of `RecordCounter`; at most `most` (then False: the row has more)."""
     fields, field = [], FieldInfo()
-    in_quotes = quote_at_end = False
+    in_quotes = quote_at_end = junk = False
     before = 0x0A
     with open(path, "rb") as f:
         f.seek(start)
@@ -481,6 +510,7 @@ def row_fields(path: Path, start: int, end: int, most: int) -> tuple[list[FieldI
                     pos = 1
                 else:
                     in_quotes = False
+                    junk = chunk[0] not in (0x2C, 0x0A, 0x0D)
             while pos < n:
                 if in_quotes:
                     q = chunk.find(b'"', pos)
@@ -493,6 +523,7 @@ def row_fields(path: Path, start: int, end: int, most: int) -> tuple[list[FieldI
                         stop += 1
                     else:
                         in_quotes = False
+                        junk = chunk[stop] not in (0x2C, 0x0A, 0x0D)
                     pos = stop
                     continue
                 m = _FIELD_STOP.search(chunk, pos)
@@ -502,9 +533,11 @@ def row_fields(path: Path, start: int, end: int, most: int) -> tuple[list[FieldI
                     break
                 c = chunk[stop]
                 if c == 0x22:
-                    in_quotes = (chunk[stop - 1] if stop else before) in (0x2C, 0x0A, 0x0D)
+                    in_quotes = junk or _field_start(chunk, stop, before)
+                    junk = False
                     field.add(b'"')
                 elif c == 0x2C:
+                    junk = False
                     fields.append(field)
                     field = FieldInfo()
                     if len(fields) >= most:
@@ -513,7 +546,7 @@ def row_fields(path: Path, start: int, end: int, most: int) -> tuple[list[FieldI
                     left = 0
                     break
                 pos = stop + 1
-            before = chunk[-1]
+            before = _last_byte(chunk, before)
     fields.append(field)
     return fields, True
 

@@ -213,7 +213,7 @@ class Run:
                              work_dir=self.work_dir, max_field_bytes=self.max_field_bytes)
         ref = export.ref
         if batch:
-            with export.archive.open(member) as raw:
+            with export.archive.open(member) as raw, _naming(ref.key, member):
                 reader.prepare(raw, batch=Lineage(ref.key, member, ref.exported_at.isoformat()))
             target = self.batch_folder / f"{table.stream}-{uuid.uuid4().hex}.parquet"
             with self._budget.take(len(table.columns)):
@@ -229,7 +229,7 @@ class Run:
         prefix = (f'{{"type":"RECORD","stream":{json.dumps(table.stream)},'
                   f'"version":{ref.version},"time_extracted":"{extracted}",'
                   f'"record":{{{lineage},')
-        with export.archive.open(member) as raw:
+        with export.archive.open(member) as raw, _naming(ref.key, member):
             reader.prepare(raw, prefix)
         with self._budget.take(len(table.columns)):
             reader.read_ahead(RECORD_SUFFIX)
@@ -302,6 +302,18 @@ class Run:
             remove_folder(self._folder)
         remove_folder(self.work_dir)
         self._rejects.close()
+
+
+@contextlib.contextmanager
+def _naming(key: str, member: str) -> Iterator[None]:
+    """An ExportError from reading a member names the export and member (the archive's own
+    errors already do)."""
+    try:
+        yield
+    except ExportError as exc:
+        if str(exc).startswith(f"{key}:"):
+            raise
+        raise ExportError(f"{key}/{member}: {exc}") from None
 
 
 def _remove_empty_folders(root: Path, older_than: float, orphaned_after: float = 86400) -> None:
