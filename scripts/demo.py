@@ -1,16 +1,20 @@
 """The README's demo: sample exports -> tap -> DuckDB staging -> dbt DW, marts, history, docs.
 
-Runs from the top-level venv: generates exports with the tap's own generator (inside the tap's
-plugin venv), runs `meltano run tap-marina-s3 target-duckdb dbt:run dbt:snapshot marina-ops:report`
-(DW tables, marts and SCD2 history; the run summary from DW_ETL_RUN_LOG), prints per table the rows
-in STG_* and in DW_* (and how many DW rows are marked deleted) and the marts' row counts, and
-generates the dbt docs site (lineage), printing its path.
+Runs from the top-level venv. Every demo starts clean: it deletes the demo warehouse
+(output/demo/marina.duckdb, its own file, not the dev warehouse output/marina.duckdb), the sample
+exports and the demo's Meltano state, and says so; the virtual environments are left alone. It
+generates exports with the tap's own generator (inside the tap's plugin venv), runs `meltano run
+tap-marina-s3 target-duckdb dbt:run dbt:snapshot` (DW tables, marts and SCD2 history), prints per
+table the rows in STG_* and in DW_* (and how many DW rows are marked deleted) and the marts' row
+counts, generates the dbt docs site (lineage), prints where the warehouse is and how to query it,
+and ends with the run summary from DW_ETL_RUN_LOG (`marina-ops report`), printed once.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -19,11 +23,39 @@ import duckdb
 
 ROOT = Path(__file__).resolve().parent.parent
 TAP_BIN = ROOT / ".meltano/extractors/tap-marina-s3/venv/bin"
+WAREHOUSE = ROOT / "output" / "demo" / "marina.duckdb"
+EXPORTS = ROOT / "output" / "exports"
+STATE_ID = "dev:tap-marina-s3-to-target-duckdb"  # <environment>:<extractor>-to-<loader>
+# The demo's warehouse for the loader and for dbt / marina-ops (meltano.yml: target-duckdb)
+DEMO_ENV = {"TARGET_DUCKDB_DUCKDB_PATH": str(WAREHOUSE), "MARINA_DUCKDB_PATH": str(WAREHOUSE),
+            "MELTANO_ENVIRONMENT": "dev"}
 
 
-def run(cmd: list[str], **kw) -> None:
+def run(cmd: list[str], quiet: bool = False, **kw) -> subprocess.CompletedProcess:
+    """Run a step; a quiet step shows its output only when it fails."""
     print("$", " ".join(cmd), flush=True)
-    subprocess.run(cmd, check=True, cwd=ROOT, **kw)
+    env = {**os.environ, **DEMO_ENV}
+    if not quiet:
+        return subprocess.run(cmd, check=True, cwd=ROOT, env=env, **kw)
+    done = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, **kw)
+    if done.returncode != 0:
+        sys.stdout.write(done.stdout + done.stderr)
+        raise subprocess.CalledProcessError(done.returncode, cmd)
+    return done
+
+
+def start_clean(meltano: str) -> None:
+    """A demo never merges into an earlier one: no warehouse, exports or state are kept."""
+    print(f"Starting clean: removing the demo warehouse {WAREHOUSE.parent.relative_to(ROOT)}/, the sample exports "
+          f"in {EXPORTS.relative_to(ROOT)}/\nand the Meltano state {STATE_ID} (the virtual environments are kept)",
+          flush=True)
+    shutil.rmtree(WAREHOUSE.parent, ignore_errors=True)
+    for system in ("molo", "stellar"):
+        shutil.rmtree(EXPORTS / system, ignore_errors=True)
+    WAREHOUSE.parent.mkdir(parents=True)
+    listed = run([meltano, "state", "list", "--pattern", STATE_ID], quiet=True).stdout
+    if STATE_ID in listed:
+        run([meltano, "state", "clear", "--force", STATE_ID], quiet=True)
 
 
 def main() -> int:
@@ -31,20 +63,29 @@ def main() -> int:
     parser.add_argument("--rows", type=int, default=20000, help="rows per export, all tables")
     parser.add_argument("--seed", type=int, default=42)
     args = parser.parse_args()
-    exports = ROOT / "output" / "exports"
-    run([str(TAP_BIN / "marina-sample-exports"), str(exports), "--rows", str(args.rows),
-         "--seed", str(args.seed)])
     meltano = str(Path(sys.executable).parent / "meltano")
-    # --full-refresh: load the exports just written even if an earlier demo loaded exports
-    # with the same names (the generator is deterministic).
-    run([meltano, "run", "--full-refresh", "tap-marina-s3", "target-duckdb", "dbt:run", "dbt:snapshot",
-         "marina-ops:report"])
-    print_counts(ROOT / "output" / "marina.duckdb")
+    start_clean(meltano)
+    run([str(TAP_BIN / "marina-sample-exports"), str(EXPORTS), "--rows", str(args.rows),
+         "--seed", str(args.seed)], quiet=True)
+    run([meltano, "run", "tap-marina-s3", "target-duckdb", "dbt:run", "dbt:snapshot"])
+    print_counts(WAREHOUSE)
     docs = ROOT / "output" / "docs"
-    run([meltano, "invoke", "dbt:docs-generate", "--target-path", str(docs)])
+    run([meltano, "invoke", "dbt:docs-generate", "--target-path", str(docs)], quiet=True)
     print(f"\nLineage docs: {docs / 'index.html'}  (serve them: .venv/bin/meltano invoke dbt:docs-serve "
           f"--target-path {docs})")
-    return 0
+    print(f"\nWarehouse: {WAREHOUSE} (DuckDB; the next `make demo` starts it again from scratch). Query it:\n"
+          f"  .venv/bin/python -c \"import duckdb; duckdb.connect('{WAREHOUSE.relative_to(ROOT)}', read_only=True)"
+          ".sql('select * from DW_MOLO_DAILY_SLIP_COUNT_VW limit 5').show()\"\n"
+          "  (STG_* = the loaded exports, DW_* = the warehouse tables and marts, *_HIST = history)\n")
+    # The run summary comes last, once: the report of the dbt run above (no notification)
+    print("Run summary (DW_ETL_RUN_LOG):", flush=True)
+    report = subprocess.run([meltano, "invoke", "marina-ops", "report", "--no-notify"], cwd=ROOT,
+                            env={**os.environ, **DEMO_ENV}, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+    sys.stdout.write(report.stdout)
+    if report.returncode != 0:
+        sys.stdout.write(report.stderr[-2000:])
+    return report.returncode
 
 
 def print_counts(path: Path) -> None:
@@ -79,7 +120,6 @@ def print_counts(path: Path) -> None:
     if hist:
         versions = sum(con.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0] for t in hist)
         print(f"\nHistory: {len(hist)} snapshot tables, {versions} versions")
-    print(f"\nWarehouse: {path}")
 
 
 def views(con) -> set[str]:
@@ -90,4 +130,7 @@ def views(con) -> set[str]:
 
 if __name__ == "__main__":
     os.environ.setdefault("MELTANO_SEND_ANONYMOUS_USAGE_STATS", "false")
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except subprocess.CalledProcessError as exc:  # the step's own output says why
+        sys.exit(f"demo: `{' '.join(map(str, exc.cmd))}` failed with exit code {exc.returncode}")
