@@ -19,6 +19,13 @@ EXE = Path(sys.executable).with_name("tap-marina-s3")
 MOLO = "molo_backup_2026-01-02_06-00-00.zip"
 STELLAR = "prod_resilient_2026-01-02_06_00-DATA.sql.gz"
 HOUR = 3600
+OPERATIONS = Path(__file__).resolve().parents[2] / "docs" / "operations.md"
+
+
+def documented(*fragments: str) -> None:
+    """docs/operations.md's error table quotes the message an operator sees."""
+    text = OPERATIONS.read_text(encoding="utf-8")
+    assert [f for f in fragments if f not in text] == []
 
 
 def tap(tmp_path: Path, config: dict, **env: str) -> subprocess.CompletedProcess:
@@ -55,6 +62,7 @@ def test_missing_folder_is_one_line_before_any_read(tmp_path):
     last = assert_one_line_failure(result, f"export folder {tmp_path / 'molo'} does not exist",
                                    "molo_path", "TAP_MARINA_S3_MOLO_PATH")
     assert last.startswith("molo: ")
+    documented("export folder", "does not exist (setting molo_path)")
     assert "Beginning sync" not in result.stderr  # raised before the first stream
 
 
@@ -68,12 +76,14 @@ def test_file_named_like_an_export_that_is_not_an_archive(tmp_path):
     (tmp_path / "molo").mkdir()
     (tmp_path / "molo" / MOLO).write_bytes(b"<html>not found</html>")
     assert_one_line_failure(tap(tmp_path, molo_only(tmp_path)), MOLO, "neither a zip nor a gzip")
+    documented("neither a zip nor a gzip archive")
 
 
 def test_member_over_the_size_limit(tmp_path):
     write_zip(tmp_path / "molo" / MOLO, {"Slips.csv": slips(50)})
     assert_one_line_failure(tap(tmp_path, molo_only(tmp_path, max_member_bytes=200)),
                             MOLO, "'Slips.csv'", "max_member_bytes")
+    documented("(setting max_member_bytes)")
 
 
 def test_reject_ratio_exceeded(tmp_path):
@@ -83,6 +93,7 @@ def test_reject_ratio_exceeded(tmp_path):
     write_zip(tmp_path / "molo" / MOLO, {table.source_file: csv_bytes(header_of(table.stream), rows)})
     assert_one_line_failure(tap(tmp_path, molo_only(tmp_path)), f"{MOLO}/{table.source_file}",
                             "rejected 1 of 2 rows", "max_reject_ratio")
+    documented("over max_reject_ratio")
 
 
 @pytest.mark.parametrize("environment", ["prod", "staging"])
@@ -91,6 +102,7 @@ def test_unset_bucket_outside_dev_is_a_configuration_error(tmp_path, environment
     the tap with no location, which must fail by name rather than read anything."""
     result = tap(tmp_path, {"molo_bucket": "", "stellar_enabled": False}, MELTANO_ENVIRONMENT=environment)
     assert_one_line_failure(result, f"MARINA_MOLO_BUCKET is not set for environment {environment}")
+    documented("MARINA_MOLO_BUCKET is not set for environment prod")
     assert "Beginning sync" not in result.stderr
 
 
@@ -102,6 +114,7 @@ def test_late_export_fails_and_says_since_when(tmp_path):
     last = assert_one_line_failure(result, "MOLO", "export late", f"nothing new since {since} UTC",
                                    "48 h ago", MOLO, "molo_max_export_age_hours=30", "late_export=warn")
     assert "Beginning sync" not in result.stderr and '"type":"RECORD"' not in result.stdout, last
+    documented("MOLO (marina operations) export late: nothing new since")
 
 
 def test_empty_folder_is_a_late_export(tmp_path):
@@ -109,6 +122,7 @@ def test_empty_folder_is_a_late_export(tmp_path):
     result = tap(tmp_path, {"stellar_path": str(tmp_path / "stellar"), "molo_enabled": False,
                             "stellar_max_export_age_hours": 30})
     assert_one_line_failure(result, "Stellar", "export late: no export at all in", str(tmp_path / "stellar"))
+    documented("export late: no export at all in")
 
 
 def test_late_export_warns_and_loads_when_asked(tmp_path):

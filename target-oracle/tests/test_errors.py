@@ -18,6 +18,13 @@ EXE = Path(sys.executable).with_name("target-oracle")
 SCHEMA = {"type": "SCHEMA", "stream": "molo_slips", "key_properties": ["id"],
           "schema": {"properties": {"id": {"type": "integer"}, "name": {"type": ["string", "null"]}}}}
 RECORD = {"type": "RECORD", "stream": "molo_slips", "record": {"id": 1, "name": "A"}}
+OPERATIONS = Path(__file__).resolve().parents[2] / "docs" / "operations.md"
+
+
+def documented(*fragments: str) -> None:
+    """docs/operations.md's error table quotes the message an operator sees."""
+    text = OPERATIONS.read_text(encoding="utf-8")
+    assert [f for f in fragments if f not in text] == []
 
 
 def target(tmp_path: Path, config: dict, **env: str) -> subprocess.CompletedProcess:
@@ -51,11 +58,13 @@ def test_no_oracle_settings_in_prod(tmp_path):
                              MELTANO_ENVIRONMENT="prod"))
     assert message.startswith("no warehouse configured for environment prod: set ORACLE_DSN, ORACLE_USER "
                               "and ORACLE_PASSWORD"), message
+    documented("no warehouse configured for environment prod")
 
 
 def test_some_oracle_settings_missing(tmp_path):
     message = failure(target(tmp_path, {"oracle_dsn": "db.example.invalid:1521/svc"}))
     assert message.startswith("ORACLE_USER, ORACLE_PASSWORD not set"), message
+    documented("ORACLE_USER, ORACLE_PASSWORD not set")
 
 
 def test_unresolvable_host(tmp_path):
@@ -63,6 +72,7 @@ def test_unresolvable_host(tmp_path):
     assert message.startswith("Oracle marina@adb.example.invalid:1522/svc_high: the database host in "
                               "ORACLE_DSN cannot be resolved"), message
     assert "check the host name" in message
+    documented("the database host in ORACLE_DSN cannot be resolved")
 
 
 def test_refused_connection(tmp_path):
@@ -71,6 +81,7 @@ def test_refused_connection(tmp_path):
     assert message.startswith(f"Oracle marina@127.0.0.1:{port}/svc: cannot connect to the host/port in "
                               "ORACLE_DSN: check the port, the firewall"), message
     assert "DPY-6005" in message
+    documented("cannot connect to the host/port in ORACLE_DSN")
 
 
 def test_traceback_at_debug(tmp_path):
@@ -88,6 +99,7 @@ def test_missing_wallet(tmp_path, setting, variable, needed):
     message = failure(target(tmp_path, {**ORACLE, "oracle_dsn": "marina_high", setting: str(folder)}))
     assert message == (f"Oracle marina@marina_high: no {needed} in {folder} ({variable}): unzip the "
                        "Autonomous Database wallet there (docs/operations.md, first production run)")
+    documented(f"no {needed} in")
 
 
 def test_quiet_console_on_success(tmp_path):

@@ -50,6 +50,15 @@ def targz_export() -> bytes:
     return buf.getvalue()
 
 
+OPERATIONS = REPO / "docs" / "operations.md"
+
+
+def documented(*fragments: str) -> None:
+    """docs/operations.md's error table quotes the message an operator sees."""
+    text = OPERATIONS.read_text(encoding="utf-8")
+    assert [f for f in fragments if f not in text] == []
+
+
 MOLO_EXPORT = "molo_backup_2025-01-01.zip"
 STELLAR_EXPORT = "prod_2025-01-01-DATA.sql.gz"
 
@@ -156,6 +165,7 @@ def test_damaged_zip_in_the_bucket_fails(s3, local_setup):
     r = molo_check(s3_env(s3, local_setup, TAP_MARINA_S3_MOLO_PREFIX="cut/"))
     assert r.status == "FAIL"
     assert "newest export cut/molo_backup_2025-01-02.zip" in r.message and "not a readable zip" in r.message
+    documented("is not a readable zip")
 
 
 def test_wrong_bucket_is_named(s3, local_setup):
@@ -243,6 +253,7 @@ def test_prod_without_any_setting(local_setup, clean_env, capsys):
     assert main(["check", "--from-env"]) == 1
     out = capsys.readouterr().out
     assert "FAIL  exports molo: MARINA_MOLO_BUCKET is not set for environment prod" in out
+    documented("MARINA_MOLO_BUCKET is not set for environment prod", "no warehouse configured for environment prod")
     assert "FAIL  exports stellar: MARINA_STELLAR_BUCKET is not set for environment prod" in out
     assert "FAIL  warehouse (loader target-oracle): no warehouse configured for environment prod" in out
     assert "FAIL  loader and dbt: dbt has no Oracle to compare with" in out
@@ -256,6 +267,7 @@ def test_dbt_target_other_than_the_environments_is_refused(local_setup):
     r = by_name(run_checks(env, use_meltano=False, with_dbt=False))["loader and dbt"]
     assert r.status == "FAIL"
     assert r.message.startswith("DBT_TARGET=oracle is refused: environment dev uses duckdb"), r.message
+    documented("DBT_TARGET=oracle is refused")
 
 
 # --- export contents and age ----------------------------------------------------------------------

@@ -133,4 +133,7 @@ def test_unknown_apprise_url_is_refused_without_showing_it(clean_env, capsys):
     assert main(["notify", "--status", "failure", "--job", "marina"]) == 2
     err = capsys.readouterr().err
     assert "MARINA_NOTIFY_URLS: URL 2 (nosuchservice://...) is not a URL Apprise knows" in err
+    from conftest import REPO
+
+    assert "is not a URL Apprise knows" in (REPO / "docs" / "operations.md").read_text()
     assert "token-abc" not in err
