@@ -32,7 +32,15 @@ def environment_name(env: Env) -> str:
     return envmod.get(env, "MELTANO_ENVIRONMENT")
 
 
+# Set by `marina-ops run` for the job it runs: the job's own marina-ops steps (report, build-if-new)
+# then leave the summary and the notification to the wrapper, which sends one of each at the end.
+WRAPPED = "MARINA_OPS_WRAPPED"
+
+
 def notify(env: Env, status: str, job: str, message: str, summary: dict | None = None, log=print) -> list[str]:
+    if envmod.get(env, WRAPPED):
+        log(f"notification ({status}) left to `marina-ops run {envmod.get(env, WRAPPED)}`")
+        return []
     n = Notification(status=status, job=job, message=message, summary=summary, environment=environment_name(env))
     return send(n, settings_from_env(env), log=log)
 
@@ -109,13 +117,17 @@ def report(env: Env, job: str = "report", all_tables: bool = False, send_notific
 
 def _report_summary(env: Env, job: str, summary: runlog.RunSummary, all_tables: bool, send_notification: bool) -> int:
     text = runlog.format_summary(summary, all_tables=all_tables)
-    print(text)
+    if envmod.get(env, WRAPPED):  # printed once, last, by the wrapper
+        print(f"dbt run {'OK' if summary.ok else 'FAILED'}: the summary follows at the end of the job")
+    else:
+        print(text)
     if send_notification:
         notify(env, "success" if summary.ok else "failure", job, text, summary.as_dict())
     return 0 if summary.ok else 1
 
 
-def run_and_report(cmd: list[str], job: str, env: Env, log_name: str | None = None) -> int:
+def run_and_report(cmd: list[str], job: str, env: Env, log_name: str | None = None,
+                   child_env: Env | None = None) -> int:
     """Run `cmd` (its output also to a log file); on failure notify with the output's tail (and
     the run log of this run, if dbt logged one); on success report the dbt run this command
     logged (or just notify success), and send a warning for late exports."""
@@ -126,7 +138,7 @@ def run_and_report(cmd: list[str], job: str, env: Env, log_name: str | None = No
     print(f"log file: {path}", flush=True)
     t0 = time.monotonic()
     with open(path, "w", encoding="utf-8", errors="replace") as log:
-        rc, tail, late_lines = run_streamed(cmd, env, tail_lines, log, keep=LATE.search)
+        rc, tail, late_lines = run_streamed(cmd, child_env or env, tail_lines, log, keep=LATE.search)
         late = late_exports(late_lines)
         took = time.monotonic() - t0
         rc = _finish(cmd, job, env, rc, tail, late, took, started, path)
@@ -178,7 +190,7 @@ def run_job(job: str, meltano_args: list[str], env: Env) -> int:
         print("meltano not found: set MARINA_MELTANO_BIN or put meltano on PATH", file=sys.stderr)
         notify(env, "failure", job, "meltano not found (MARINA_MELTANO_BIN / PATH): the job did not start")
         return 127
-    return run_and_report([meltano, "run", *meltano_args, job], job, env)
+    return run_and_report([meltano, "run", *meltano_args, job], job, env, child_env={**env, WRAPPED: job})
 
 
 def build_if_new(dbt_args: list[str], env: Env) -> int:

@@ -11,6 +11,7 @@ import textwrap
 
 import pytest
 
+from conftest import MARINA_OPS
 from marina_ops.cli import main
 
 
@@ -135,3 +136,19 @@ def test_dbt_target_the_environment_does_not_use_is_refused(job_env, tmp_path, w
     assert "DBT_TARGET=oracle is refused: environment dev uses duckdb" in err.err
     (req,) = webhook_server.requests
     assert req["json"]["status"] == "failure" and "did not start" in req["json"]["message"]
+
+
+def test_steps_inside_a_wrapped_job_leave_summary_and_notification_to_the_wrapper(job_env, tmp_path, webhook_server,
+                                                                                  capsys):
+    """The job's own `marina-ops:report` step runs with MARINA_OPS_WRAPPED: no notification of its
+    own (the wrapper sends one), so a failed job notifies once."""
+    script = tmp_path / "meltano"
+    script.write_text(f"#!/bin/sh\necho \"wrapped: $MARINA_OPS_WRAPPED\"\n"
+                      f"MARINA_MELTANO_BIN= {MARINA_OPS} notify --status failure --job inner\nexit 1\n")
+    script.chmod(script.stat().st_mode | stat.S_IEXEC)
+    job_env.setenv("MARINA_MELTANO_BIN", str(script))
+    assert main(["run", "marina"]) == 1
+    out = capsys.readouterr().out
+    assert "wrapped: marina" in out and "notification (failure) left to `marina-ops run marina`" in out
+    (req,) = webhook_server.requests  # the wrapper's only
+    assert req["json"]["job"] == "marina"
