@@ -98,6 +98,19 @@
    + EXTRACT(MINUTE FROM ({{ finish }} - {{ start }})) * 60 + EXTRACT(SECOND FROM ({{ finish }} - {{ start }})))
 {%- endmacro %}
 
+{#- A count as text with thousands separators (1,497), for messages. -#}
+{% macro marina_format_count(expr) %}
+  {{ return(adapter.dispatch('marina_format_count', 'marina')(expr)) }}
+{% endmacro %}
+
+{% macro default__marina_format_count(expr) -%}
+  format('{:,}', cast({{ expr }} as bigint))
+{%- endmacro %}
+
+{% macro oracle__marina_format_count(expr) -%}
+  to_char({{ expr }}, 'FM999,999,999,999,990')
+{%- endmacro %}
+
 {#- FROM clause of a one-row SELECT without a table. -#}
 {% macro marina_from_one_row() %}
   {{ return(adapter.dispatch('marina_from_one_row', 'marina')()) }}
@@ -312,6 +325,7 @@ dw_runs as (
     'DW_ROWS_UPDATED': 'r.DW_ROWS_UPDATED',
     'DW_ROWS_DELETED': 'r.DW_ROWS_DELETED',
     'DW_ROWS_UNCHANGED': 'r.DW_ROWS_UNCHANGED',
+    'NOTE': "case when r.ROWS_STAGED = 0 and r.DW_ROWS_UNCHANGED > 0 then r.TABLE_NAME || ': export has 0 rows, DW keeps ' || " ~ marina_format_count('r.DW_ROWS_UNCHANGED') ~ " || ' live rows' end",
 } -%}
 {%- if columns | sort != row.keys() | list | sort -%}
   {{ exceptions.raise_compiler_error("marina: run-log columns in dw_etl_run_log.yml " ~ (columns | sort) ~ " differ from the hook's " ~ (row.keys() | list | sort)) }}

@@ -64,6 +64,11 @@ class RunSummary:
         return out
 
     @property
+    def notes(self) -> list[str]:
+        """What the run log's NOTE column says (an empty snapshot: the DW keeps its rows)."""
+        return [r["NOTE"] for r in self.rows if r.get("NOTE")]
+
+    @property
     def seconds(self) -> float:
         """dbt: from the run timestamp to the run log's write (the end of the invocation)."""
         return (self.logged_at - self.started_at).total_seconds()
@@ -91,6 +96,7 @@ class RunSummary:
             "load": {k.lower(): v for k, v in self.load_totals().items()},
             "dw": {k.lower().removeprefix("dw_"): v for k, v in self.dw_totals().items()},
             "mismatches": self.mismatches(),
+            "notes": self.notes,
         }
 
 
@@ -173,6 +179,8 @@ def format_summary(s: RunSummary, all_tables: bool = False) -> str:
         lines.append(f"FAILED {r['DW_TABLE']}: {why}" + (f": {message}" if message and message != "OK" else ""))
     for m in s.mismatches():
         lines.append(f"AUDIT MISMATCH {m}")
+    for note in s.notes:
+        lines.append(f"NOTE {note}")
     shown = s.rows if all_tables else [
         r for r in s.rows if r in s.failed or r in s.new_exports
         or any(_n(r[k]) for k in DW_FIGURES[:3])]

@@ -18,10 +18,12 @@ import time
 import pytest
 
 import staging_db as sdb
-from conftest import TRANSFORM, base_env, dw_models, load, mini_project, run_cli, serve_webhook
+from conftest import MINI_STREAMS, TRANSFORM, base_env, dw_models, load, mini_project, run_cli, serve_webhook
 
 SLIPS = "molo_slip_types"
 HOLIDAYS = "stellar_holidays"
+BOAT_TYPES = "molo_boat_types"  # e1: 1,497 rows; e2: the export has none (an empty snapshot)
+STREAMS = [*MINI_STREAMS, BOAT_TYPES]
 
 
 def slip(i: int, name: str | None = None) -> dict:
@@ -76,7 +78,7 @@ def audit_of(db, stream: str, key: str) -> dict:
 @pytest.fixture(scope="module")
 def scenario(tmp_path_factory):
     work = tmp_path_factory.mktemp("runlog")
-    project = mini_project(work)
+    project = mini_project(work, STREAMS)
     db = work / "warehouse.duckdb"
     sdb.create_all(db)
     out: dict = {"db": db}
@@ -87,6 +89,7 @@ def scenario(tmp_path_factory):
         # S1
         load(db, SLIPS, "molo/e1.zip", E1_SLIPS, E1_REJECTED, run_id="tap-1")
         load(db, HOLIDAYS, "stellar/e1-DATA.sql.gz", E1_HOLIDAYS, run_id="tap-1")
+        load(db, BOAT_TYPES, "molo/e1.zip", [slip(i) for i in range(1, 1498)], run_id="tap-1")
         # without the run-log model: the on-run-end hook creates the table
         out["s1"] = run_cli(["build-if-new", "--exclude", "dw_etl_run_log"], env)
         out["s1_hooks"] = list(hook.requests)
@@ -98,6 +101,7 @@ def scenario(tmp_path_factory):
         # S3
         out["before_s3"] = dw_state(db, SLIPS)
         load(db, SLIPS, "molo/e2.zip", E2_SLIPS, E2_REJECTED, run_id="tap-2")
+        load(db, BOAT_TYPES, "molo/e2.zip", [], run_id="tap-2")
         load(db, HOLIDAYS, "stellar/e3-DATA.sql.gz", E1_HOLIDAYS[:1], run_id="tap-2")
         sdb.query(db, "alter table main.STG_STELLAR_HOLIDAYS rename column HOLIDAY_DATE to HOLIDAY_DAY")
         # a DW table that breaks its own tests (the same key twice): the model runs, its test fails
@@ -118,7 +122,7 @@ def test_first_build_logs_one_row_per_dw_model_reconciled_with_the_audit(scenari
     assert "table(s) loaded since their last dbt run" in s1.stdout
     (first, *_) = invocations(db)
     rows = by_table(db, first)
-    assert sorted(rows) == sorted(m.removeprefix("dw_") for m in dw_models())
+    assert sorted(rows) == sorted(m.removeprefix("dw_") for m in dw_models(STREAMS))
     slips = rows[SLIPS]
     audit = audit_of(db, SLIPS, "molo/e1.zip")
     assert (slips["SOURCE_KEY"], slips["AUDIT_RUN_ID"], slips["EXPORT_IS_NEW"]) == ("molo/e1.zip", "tap-1", 1)
@@ -159,10 +163,10 @@ def test_success_notification_carries_the_summary(scenario):
     (req,) = scenario["s1_hooks"]
     payload = req["json"]
     assert payload["status"] == "success"
-    assert payload["summary"]["dw"]["rows_inserted"] == len(E1_SLIPS) + len(E1_HOLIDAYS)
+    assert payload["summary"]["dw"]["rows_inserted"] == len(E1_SLIPS) + len(E1_HOLIDAYS) + 1497
     assert payload["summary"]["load"]["rows_rejected"] == len(E1_REJECTED)
-    assert payload["summary"]["tables"] == len(dw_models())
-    assert "DW rows inserted 7, updated 0, deleted 0" in payload["text"]
+    assert payload["summary"]["tables"] == len(dw_models(STREAMS))
+    assert "DW rows inserted 1,504, updated 0, deleted 0" in payload["text"]
 
 
 def test_build_if_new_skips_when_nothing_was_loaded(scenario):
@@ -196,6 +200,22 @@ def test_second_build_counts_equal_the_changes_made(scenario):
     assert (slips["TESTS_FAILED"], locations["TESTS_FAILED"]) == (0, 1)  # unique_dw_stellar_locations_ID
 
 
+def test_an_empty_snapshot_is_said_in_the_log_the_report_and_the_notification(scenario):
+    """A table whose export has no rows keeps its DW rows (no soft delete of everything), and
+    the operator is told so, in the run log, the report and the notification."""
+    db = scenario["db"]
+    note = f"{BOAT_TYPES}: export has 0 rows, DW keeps 1,497 live rows"
+    rows = by_table(db, invocations(db)[1])
+    boat_types = rows[BOAT_TYPES]
+    assert (boat_types["ROWS_STAGED"], boat_types["DW_ROWS_DELETED"], boat_types["NOTE"]) == (0, 0, note)
+    assert rows[SLIPS]["NOTE"] is None and rows[HOLIDAYS]["NOTE"] is None
+    assert all(r["NOTE"] is None for r in by_table(db, invocations(db)[0]).values())
+    assert f"NOTE {note}" in scenario["report"].stdout
+    (req,) = scenario["s3_hooks"]
+    assert note in req["json"]["summary"]["notes"]
+    assert note in req["json"]["text"]
+
+
 def test_failed_model_is_logged_and_notified_with_the_summary(scenario):
     db = scenario["db"]
     rows = by_table(db, invocations(db)[1])
@@ -211,7 +231,7 @@ def test_failed_model_is_logged_and_notified_with_the_summary(scenario):
     assert [(f["table"], f["status"], f["tests_failed"]) for f in summary["failed"]] == [
         ("DW_STELLAR_HOLIDAYS", "skipped", 0), ("DW_STELLAR_LOCATIONS", "success", 1)]
     assert summary["dw"] == {"rows_inserted": 2, "rows_updated": 1, "rows_deleted": 1,
-                             "rows_unchanged": 3 + len(E1_HOLIDAYS) + 2}
+                             "rows_unchanged": 3 + len(E1_HOLIDAYS) + 2 + 1497}
     assert summary["tables_with_new_export"] == 2
     assert summary["load"]["rows_read"] == len(E2_SLIPS) + len(E2_REJECTED) + 1
     assert "exited with code" in payload["message"] and "Last " in payload["message"]
@@ -222,9 +242,9 @@ def test_report_prints_the_latest_run_and_fails_on_a_failed_model(scenario):
     report = scenario["report"]
     assert report.returncode == 1, report.stderr
     out = report.stdout
-    assert "FAILED (2 of 3 tables)" in out.splitlines()[0]
+    assert "FAILED (2 of 4 tables)" in out.splitlines()[0]
     assert "exports loaded since the previous run: 2 tables; rows read 7, rejected 1, landed in staging 6" in out
-    assert "DW rows inserted 2, updated 1, deleted 1, unchanged 7" in out
+    assert "DW rows inserted 2, updated 1, deleted 1, unchanged 1,504" in out
     assert "FAILED DW_STELLAR_HOLIDAYS: skipped" in out
     assert "FAILED DW_STELLAR_LOCATIONS: success, 1 failed tests" in out
     (line,) = [ln for ln in out.splitlines() if ln.startswith("DW_MOLO_SLIP_TYPES")]
