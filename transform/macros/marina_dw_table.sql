@@ -6,6 +6,13 @@
   Unchanged rows are not selected, so the merge on DW_ID never touches them.
   Duplicate keys inside one export: the highest SDC_ROW_NUMBER wins.
 
+  A catalog column added since the DW table was built (schema evolution) is not yet in the
+  table when this SQL runs: dbt adds it after (on_schema_change: append_new_columns). So the
+  deletions, which copy the DW row, give it NULL, cast to the staging view's type of it (both
+  branches of the UNION ALL then have the same types on Oracle: no ORA-01790). The columns of
+  both relations are read in one query, on incremental runs only (a DW table whose columns are
+  not found, as in dbt's unit tests, where `this` is a fixture, is taken to have them all).
+
   Cost: the change detection runs on narrow rows (key, DW_ID, SDC_ROW_NUMBER, SDC_ROW_HASH); the
   business columns are read only for the keys that change (incremental run) or, on the first
   run, ranked only for the DW_IDs that occur more than once in the export. Same rows as ranking
@@ -16,7 +23,8 @@
 
   staging:     ref() of the stg_ view          system/table: e.g. 'molo' / 'slips' (for DW_ID)
   stream:      catalog stream ('molo_slips')   key_columns: [[name, oracle_type], ...]
-  columns:     business column names in catalog order (a list, or one string of names)
+  columns:     business column names in catalog order (a list, or one string of names), written
+               as SQL must write them ('"ROWS"' for an Oracle reserved word)
 -#}
 {% macro marina_dw_table(staging, system, table, stream, key_columns, columns) -%}
 {%- set rejects = source('marina', 'STG_MARINA_REJECTS') -%}
@@ -89,6 +97,9 @@ select
 from stg_latest
 
 {%- else %},
+{%- set known = marina_columns_of([this, staging]) -%}
+{%- set dw_columns = known.get(this.identifier | upper, {}) -%}
+{%- set stg_types = known.get(staging.identifier | upper, {}) %}
 
 stg_latest_keys as (
     select DW_ID, SDC_ROW_HASH
@@ -154,7 +165,8 @@ dw_missing as (
 deletions as (
     select
         {%- for c in columns %}
-        t.{{ c }},
+        {%- set name = marina_unquoted(c) %}
+        {% if name in dw_columns or not dw_columns %}t.{{ c }}{% else %}cast(null as {{ stg_types.get(name, 'varchar') }}) as {{ c }}{% endif %},
         {%- endfor %}
         t.DW_ID,
         t.DW_ROW_HASH,

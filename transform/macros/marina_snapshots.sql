@@ -10,13 +10,19 @@
     as DW_ID and as DuckDB's md5), never a 32-bit ORA_HASH: its collisions break the snapshot MERGE
     (ORA-30926; dbt-oracle issues #52, #102, #154). Overrides dbt-oracle's macro of the same name,
     so the id no longer depends on the adapter version (<= 1.8 ORA_HASH, >= 1.9 SHA256 RAW).
-    args: SQL expressions (unique key, then the version's timestamp). TO_CHAR of the timestamp
-    follows NLS_TIMESTAMP_FORMAT (by default with fractional seconds), like the adapter's own cast:
-    an id must only be unique per key and time, and stored ids are never recomputed. -#}
+    args: SQL expressions, the unique key then the version's timestamp (dbt's check and timestamp
+    strategies). The timestamp is written with an explicit format down to microseconds, not in
+    the session's NLS_TIMESTAMP_FORMAT: a format without fractional seconds would give two
+    versions of a key one id (ORA-30926 in the snapshot MERGE). Stored ids are never recomputed
+    (dbt carries them over), so the format may change without touching history. -#}
 {% macro oracle__snapshot_hash_arguments(args) -%}
   {%- set parts = [] -%}
   {%- for arg in args -%}
-    {%- do parts.append('TO_CHAR(' ~ arg ~ ')') -%}
+    {%- if loop.first -%}
+      {%- do parts.append('TO_CHAR(' ~ arg ~ ')') -%}
+    {%- else -%}
+      {%- do parts.append('TO_CHAR(' ~ arg ~ ", 'YYYY-MM-DD HH24:MI:SS.FF6')") -%}
+    {%- endif -%}
   {%- endfor -%}
   {{ marina_md5(parts | join(" || '|' || ")) }}
 {%- endmacro %}

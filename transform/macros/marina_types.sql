@@ -39,8 +39,11 @@
 {% endmacro %}
 
 {% macro oracle__marina_cast(column, oracle_type) %}
-  {#- Text is passed through: the loader widens NVARCHAR2 (up to 2000, then NCLOB) when a value is
-      longer than the catalog size, so a cast back to NVARCHAR2(n) would fail (ORA-25137). -#}
+  {#- Text keeps the type of its STG column: the loader decides it once, when it creates the
+      column (NVARCHAR2 at the database's limit, NCLOB for free text; target-oracle's
+      oracle_sql.py), and never changes it. So the view, and the DW table dbt builds from it,
+      have that type for good, and dbt-oracle's column expansion never runs; a cast to the
+      catalog's NVARCHAR2(n) would refuse longer values, which are kept whole (ORA-25137). -#}
   {%- set t = marina_parse_type(oracle_type) -%}
   {%- if t.base == 'NUMBER' and t.precision is not none -%}
     CAST({{ column }} AS NUMBER({{ t.precision }},{{ t.scale }}))
@@ -59,7 +62,7 @@
   {%- endif -%}
 {% endmacro %}
 
-{#- Short text (lineage, keys, hashes) as a plain comparable string. Oracle: the loader may store
+{#- Short text (lineage, keys, hashes) as a plain comparable string. Oracle: the loader stores
     strings without maxLength as NCLOB, and LOBs cannot be compared/grouped, so TO_CHAR them. -#}
 {% macro marina_as_text(expr) %}
   {{ return(adapter.dispatch('marina_as_text', 'marina')(expr)) }}

@@ -11,8 +11,10 @@ TRANSFORM_DIR = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(TRANSFORM_DIR / "scripts"), str(Path(__file__).resolve().parent)]
 
 
-def run_dbt(args: list[str], work: Path, target: str = "duckdb", env: dict | None = None, runner=None):
-    """Run dbt in-process (dbtRunner) against the transform project; returns the dbtRunnerResult.
+def run_dbt(args: list[str], work: Path, target: str = "duckdb", env: dict | None = None, runner=None,
+            project_dir: Path = TRANSFORM_DIR):
+    """Run dbt in-process (dbtRunner) against the transform project (or a copy of it at
+    `project_dir`); returns the dbtRunnerResult.
     `runner`: a dbtRunner to reuse (e.g. one built on an already parsed manifest)."""
     from dbt.cli.main import dbtRunner
 
@@ -21,7 +23,7 @@ def run_dbt(args: list[str], work: Path, target: str = "duckdb", env: dict | Non
     try:
         return (runner or dbtRunner()).invoke([
             *args,
-            "--project-dir", str(TRANSFORM_DIR), "--profiles-dir", str(TRANSFORM_DIR),
+            "--project-dir", str(project_dir), "--profiles-dir", str(project_dir),
             "--target", target, "--threads", "2",
             "--target-path", str(work / "target"), "--log-path", str(work / "logs"),
             "--log-level-file", "none",

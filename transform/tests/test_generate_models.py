@@ -1,6 +1,7 @@
 """The generated dbt files must match the catalog; the generator must refuse inconsistent input."""
 from __future__ import annotations
 
+import re
 import shutil
 
 import pytest
@@ -44,6 +45,8 @@ def test_composite_keys_get_the_combined_unique_test(files):
 def test_drift_is_detected(tmp_path):
     root = tmp_path / "transform"
     shutil.copytree(gm.TRANSFORM_DIR / "models", root / "models")
+    (root / "macros").mkdir()
+    shutil.copy(gm.TRANSFORM_DIR / "macros/marina_reserved_words.sql", root / "macros")
     assert gm.drift(root=root) == []
     (root / "models/dw/molo/dw_molo_slips.sql").write_text("select 1\n")
     (root / "models/dw/molo/dw_molo_gone.yml").write_text(gm.YAML_HEADER)
@@ -65,3 +68,23 @@ def test_catalog_errors_are_refused(tmp_path):
     bad.write_text(yaml.safe_dump(catalog))
     with pytest.raises(ValueError, match="unsupported oracle_type"):
         gm.render(bad)
+
+
+def test_reserved_words_are_the_loaders_and_quoted(tmp_path):
+    """One list: the generated macro holds exactly the loader's words; a catalog column named
+    by one is quoted in the generated SQL and `quote: true` in the YAML."""
+    macro = (gm.TRANSFORM_DIR / "macros/marina_reserved_words.sql").read_text()
+    body = macro.split("return(", 1)[1]
+    assert set(re.findall(r"\b[A-Z][A-Z0-9_]*\b", body)) == gm.RESERVED_WORDS
+    assert {"ROWS", "COMMENT", "LEVEL", "ACCESS", "SESSION", "WHENEVER"} <= gm.RESERVED_WORDS
+    catalog = yaml.safe_load(gm.DEFAULT_CATALOG.read_text())
+    catalog[0]["columns"].append({"name": "ROWS", "oracle_type": "NVARCHAR2(10)"})
+    path = tmp_path / "catalog.yml"
+    path.write_text(yaml.safe_dump(catalog))
+    files = gm.render(path)
+    t = gm.load_catalog(path)[0]
+    assert '"ROWS" NVARCHAR2(10)' in files[gm.Path(f"models/staging/{t['system']}/{gm.stg_name(t)}.sql")]
+    assert ' "ROWS"' in files[gm.Path(f"models/dw/{t['system']}/{gm.dw_name(t)}.sql")]
+    model = yaml.safe_load(files[gm.Path(f"models/dw/{t['system']}/{gm.dw_name(t)}.yml")])["models"][0]
+    assert next(c for c in model["columns"] if c["name"] == "ROWS")["quote"] is True
+    assert "quote" not in next(c for c in model["columns"] if c["name"] == "ID")

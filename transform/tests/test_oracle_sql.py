@@ -181,9 +181,11 @@ def test_snapshots_merge_without_ora_hash(oracle_run):
         body = re.split(r"\bas\b", ctas, maxsplit=1, flags=re.I)[1]
         _oracle_rules(body)
         sqlglot.parse_one(body, dialect="oracle")
-        # version id: md5 hex of key and version timestamp, as DW_ID
+        # version id: md5 hex of key and version timestamp, as DW_ID; the timestamp in an explicit
+        # format down to microseconds (the session's NLS format may have no fractions: ORA-30926)
         assert ("LOWER(RAWTOHEX(STANDARD_HASH(TO_CHAR(TO_CHAR(DW_ID) || '|' || "
-                "TO_CHAR(coalesce(DW_DELETED_AT, DW_LAST_UPDATED))), 'MD5'))) as DW_VERSION_ID") in body
+                "TO_CHAR(coalesce(DW_DELETED_AT, DW_LAST_UPDATED), 'YYYY-MM-DD HH24:MI:SS.FF6')), "
+                "'MD5'))) as DW_VERSION_ID") in body
         assert "snapshotted_data.DW_ROW_HASH != source_data.DW_ROW_HASH" in body
         assert "snapshotted_data.DW_IS_DELETED != source_data.DW_IS_DELETED" in body
         # a key gone from the DW table: its version closes at the run timestamp (snapshot_get_time)
