@@ -315,3 +315,17 @@ def test_settings_come_from_meltano_for_the_active_environment():
     assert "molo_path" not in tap and "stellar_path" not in tap  # local folders only in dev
     assert (tap["molo_max_export_age_hours"], tap["late_export"]) == (30, "fail")
     assert target["oracle_user"] == "marina_app"
+
+
+@pytest.mark.skipif(not MELTANO.is_file(), reason="needs the project's .venv (make install)")
+def test_prod_check_through_meltano_names_the_unset_bucket(tmp_path):
+    """`make check` reads the settings from `meltano config` like the run: in prod an unset bucket
+    variable is a FAIL naming it (meltano.yml gives prod no local folder to fall back on)."""
+    env = {**base_env(), "MELTANO_PROJECT_ROOT": str(REPO), "MARINA_MELTANO_BIN": str(MELTANO),
+           "MELTANO_ENVIRONMENT": "prod", "MARINA_STELLAR_BUCKET": "", "MARINA_MOLO_BUCKET": "",
+           "MELTANO_SEND_ANONYMOUS_USAGE_STATS": "false"}
+    results = by_name(run_checks(env, use_meltano=True, with_dbt=False))
+    for system in ("molo", "stellar"):
+        r = results[f"exports {system}"]
+        assert r.status == "FAIL"
+        assert r.message.startswith(f"MARINA_{system.upper()}_BUCKET is not set for environment prod"), r.message
