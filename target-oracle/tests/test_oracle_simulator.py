@@ -119,7 +119,8 @@ def test_ddl_commits_and_views_are_recompiled(con, tmp_path):
     assert ora_code(info) == 4063
     run(con, "ALTER TABLE T RENAME COLUMN C__NCLOB TO C")
     assert run(con, "SELECT A FROM V")[0][0][0] == "A"
-    # the state is on disk for the next process of the scenario
+    # the state goes to disk (at the end of the process) for the next process of the scenario
+    con.session.db.save()
     again = driver.Connection(driver.Database(con.session.db.path))
     assert run(again, "SELECT C FROM T")[0][0][0] == "C"
 

@@ -78,7 +78,6 @@ class Session:
                 if name in self.db.objects:
                     self.db.objects[name]["rows"] = rows
             self.pending.clear()
-            self.db.save()
 
     def rollback(self) -> None:
         self.pending.clear()
@@ -91,10 +90,10 @@ class Session:
         """Run one statement; returns (description, rows, rowcount, batch errors)."""
         with self.db.lock:
             self.statements.append(sql)
-            if self.db.fail_at and re.search(self.db.fail_at, sql, re.I | re.S) and not self.db.state.get("failed_once"):
-                self.db.state["failed_once"] = True
+            if self.db.crash_at and re.search(self.db.crash_at, strip_comments(sql), re.I | re.S):
+                # the process dies here: committed work (and every DDL) stays, the rest is lost
                 self.db.save()
-                raise OraError(3113, "end-of-file on communication channel")
+                os._exit(70)
             text = strip_comments(sql).rstrip().rstrip(";").rstrip("/").strip() if not re.match(
                 r"^\s*(/\*.*?\*/\s*)*(BEGIN|DECLARE)\b", sql, re.I | re.S) else strip_comments(sql)
             if re.match(r"^(BEGIN|DECLARE)\b", text, re.I):
@@ -103,7 +102,6 @@ class Session:
             if DDL.match(text) and not re.match(r"^ALTER\s+SESSION\b", text, re.I):
                 self.commit()
                 self.db.ddl(text)
-                self.db.save()
                 return None, [], 0, []
             word = text.split(None, 1)[0].upper() if text else ""
             if word in ("SELECT", "WITH") or text.startswith("("):
@@ -142,6 +140,11 @@ class Session:
         except OraError as err:
             for cond, action in handlers:
                 if cond == {"OTHERS"} or any(names.get(c) == err.code for c in cond):
+                    if m := re.fullmatch(r"\s*IF\s+SQLCODE\s*(?:!=|<>)\s*-(\d+)\s+THEN\s+RAISE\s*;\s*END\s+IF\s*;\s*",
+                                         action, re.I):
+                        if int(m.group(1)) != err.code:
+                            raise
+                        return
                     reraise = False
                     for stmt in _statements(action):
                         if stmt.upper() == "RAISE":
@@ -220,7 +223,7 @@ class Session:
         if "sys.all_tab_columns" in low and 'as "name"' in low:  # oracle__get_columns_in_relation
             ident = re.search(r"upper\(table_name\) = upper\('([^']+)'\)", text, re.I).group(1)
             name = ident if ident.upper() != ident and self.db.obj(ident) else ident.upper()
-            rows = [r for r in self.db.dictionary_rows("ALL_TAB_COLUMNS") if r["TABLE_NAME"] == name] if owner_ok else []
+            rows = self.db.dictionary_rows("ALL_TAB_COLUMNS", name) if owner_ok else []
             if self.db.obj(name) is not None:
                 self.db.columns(name)  # a view that no longer compiles: ORA-04063 as Oracle would
             out = [(r["COLUMN_NAME"], r["DATA_TYPE"], r["CHAR_LENGTH"], r["DATA_PRECISION"], r["DATA_SCALE"], r["CHAR_USED"])
@@ -241,7 +244,12 @@ class Session:
         if not isinstance(tree, exp.Select) or tree.args.get("joins") or not isinstance(tree.args["from_"].this, exp.Table):
             raise SimulatorGap(f"dictionary query not simulated: {text[:300]}")
         view = tree.args["from_"].this.name.upper()
-        rows = self.db.dictionary_rows(view)
+        named = binds.get("TABLE_NAME")
+        if named is None and (m := re.search(r"\btable_name\s*=\s*(?:upper\()?'([^']+)'", text, re.I)):
+            named = m.group(1).upper() if "upper(" in m.group(0).lower() else m.group(1)
+        if named is None and (m := re.search(r"\btable_name\s+IN\s*\(((?:\s*'[^']*'\s*,?)+)\)", text, re.I)):
+            named = set(re.findall(r"'([^']*)'", m.group(1)))
+        rows = self.db.dictionary_rows(view, named if isinstance(named, (str, set)) else None)
         where = tree.args.get("where")
         rows = [r for r in rows if where is None or self._truth(where.this, r, binds)]
         exprs = tree.expressions
@@ -510,7 +518,7 @@ def _split_block(block: str) -> tuple[str, list[tuple[set[str], str]]]:
         raise SimulatorGap(f"PL/SQL block not understood: {block[:200]}")
     text = inner.group(1)
     # the EXCEPTION keyword of this block: outside literals and nested BEGIN...END
-    code = blank_literals(text)
+    code = _mask(text)
     depth, pos = 0, None
     for m in re.finditer(r"\b(BEGIN|END|EXCEPTION)\b", code, re.I):
         w = m.group(1).upper()
@@ -524,41 +532,46 @@ def _split_block(block: str) -> tuple[str, list[tuple[set[str], str]]]:
     if pos is None:
         return text, []
     body, rest = text[:pos], text[pos + len("EXCEPTION"):]
-    handlers = []
-    parts = re.split(r"\bWHEN\s+([\w\s]+?)\s+THEN\b", rest, flags=re.I)
-    for cond, action in zip(parts[1::2], parts[2::2]):
-        handlers.append(({c.strip().upper() for c in re.split(r"\bOR\b", cond, flags=re.I)}, action))
+    handlers: list = []
+    code, depth, last = _mask(rest), 0, None
+    for m in re.finditer(r"\bBEGIN\b|\bEND\b\s*;|\bWHEN\s+([\w\s]+?)\s+THEN\b", code, re.I):
+        tok = m.group(0).upper()
+        if tok == "BEGIN":
+            depth += 1
+        elif tok.startswith("END"):
+            depth -= 1
+        elif depth == 0:
+            if last is not None:
+                handlers.append((last[0], rest[last[1]:m.start()]))
+            last = ({c.strip().upper() for c in re.split(r"\bOR\b", m.group(1), flags=re.I)}, m.end())
+    if last is not None:
+        handlers.append((last[0], rest[last[1]:]))
     return body, handlers
 
 
+def _mask(text: str) -> str:
+    """The text with the inside of string literals masked (same length, so positions hold)."""
+    return re.sub(r"'(?:[^']|'')*'", lambda m: "'" + "x" * (len(m.group(0)) - 2) + "'", text)
+
+
 def _statements(body: str) -> list[str]:
-    """Top-level statements of a PL/SQL body (nested BEGIN ... END; kept whole)."""
-    out, cur, depth = [], [], 0
-    i = 0
-    code = blank_literals(body) if len(blank_literals(body)) == len(body) else None
-    tokens = re.finditer(r"'(?:[^']|'')*'|\bBEGIN\b|\bEND\b\s*;|;|[^';]+?(?=\bBEGIN\b|\bEND\b|;|'|$)|.", body, re.I | re.S)
-    del code, i
-    for m in tokens:
-        tok = m.group(0)
-        up = tok.upper().strip()
-        if up == "BEGIN":
+    """Top-level statements of a PL/SQL body (a nested BEGIN ... END; kept whole)."""
+    code = _mask(body)
+    out, start, depth = [], 0, 0
+    for m in re.finditer(r"\bBEGIN\b|\bEND\b\s*;|;", code, re.I):
+        tok = m.group(0).upper()
+        if tok == "BEGIN":
             depth += 1
-        if re.match(r"END\s*;", up):
+        elif tok.startswith("END"):
             depth -= 1
-            cur.append(tok)
             if depth == 0:
-                out.append("".join(cur).strip())
-                cur = []
-            continue
-        if tok == ";" and depth == 0:
-            if "".join(cur).strip():
-                out.append("".join(cur).strip())
-            cur = []
-            continue
-        cur.append(tok)
-    if "".join(cur).strip():
-        out.append("".join(cur).strip())
-    return out
+                out.append(body[start:m.end()].strip())
+                start = m.end()
+        elif depth == 0:
+            out.append(body[start:m.start()].strip())
+            start = m.end()
+    out.append(body[start:].strip())
+    return [s for s in out if s]
 
 
 class BatchError:

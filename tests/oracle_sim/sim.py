@@ -7,7 +7,8 @@ accepted and ignored. Rows are not stored; row counts are (enough for count chec
 """
 from __future__ import annotations
 
-import datetime as dt
+import atexit
+import functools
 import json
 import os
 import re
@@ -186,12 +187,16 @@ def parse_type(text: str, limits: Limits) -> T:
     raise OraError(902, "invalid datatype")
 
 
+@functools.lru_cache(maxsize=None)
 def type_from_json(text: str) -> T:
-    return T(**json.loads(text))
+    """A stored type (``base|size|prec|scale|unit``)."""
+    base, size, prec, scale, unit = text.split("|")
+    return T(base, int(size) if size else None, int(prec) if prec else None,
+             int(scale) if scale else None, unit or None)
 
 
 def type_to_json(t: T) -> str:
-    return json.dumps(t.__dict__)
+    return "|".join("" if v is None else str(v) for v in (t.base, t.size, t.prec, t.scale, t.unit))
 
 
 # --- names -----------------------------------------------------------------------------------
@@ -328,13 +333,17 @@ class Database:
         else:
             self.state = _new_state(schema.upper(), max_string_size, hcc_default)
         self.limits = Limits(self.state["max_string_size"])
-        self.fail_at = os.environ.get("ORACLE_SIM_FAIL_AT")  # regex: crash there once (fault injection)
+        self.versions: dict[str, int] = {}     # DDL counter per object name (view recompilation)
+        self._views: dict[str, tuple] = {}     # view -> ({object: version compiled against}, columns)
+        self._compiling: list[dict] = []
+        atexit.register(self.save)  # the dictionary is written when the process ends (or dies: crash_at)
+        self.crash_at = os.environ.get("ORACLE_SIM_CRASH_AT")  # regex: the process dies there (fault injection)
 
     # persistence
     def save(self) -> None:
         if self.path:
             tmp = self.path.with_suffix(".tmp")
-            tmp.write_text(json.dumps(self.state, indent=1))
+            tmp.write_text(json.dumps(self.state))
             tmp.replace(self.path)
 
     @property
@@ -354,24 +363,43 @@ class Database:
             raise OraError(942, "table or view does not exist")
         return o
 
+    def touch(self, *names: str) -> None:
+        """An object changed: views compiled against it compile again when next used."""
+        for name in names:
+            self.versions[name] = self.versions.get(name, 0) + 1
+
     def columns(self, name: str) -> list[tuple[str, T]]:
-        """Columns of a table or view (a view is recompiled: ORA-04063 if it no longer compiles)."""
+        """Columns of a table or view (a view is recompiled when an object it reads changed:
+        ORA-04063 if it no longer compiles, as Oracle does on first use of an invalid view)."""
         o = self.table(name)
+        for deps in self._compiling:
+            deps[name] = self.versions.get(name, 0)
         if o["kind"] == "VIEW":
-            try:
-                cols = Analyzer(self).query_columns(sqlglot.parse_one(o["text"], dialect="oracle"))
-            except OraError as exc:
-                o["status"] = "INVALID"
-                raise OraError(4063, f'view "{self.schema}"."{name}" has errors ({exc.text})') from exc
-            o["status"] = "VALID"
-            o["columns"] = [[n, type_to_json(t or T("VARCHAR2", 1, unit="B"))] for n, t in cols]
+            cached = self._views.get(name)
+            if cached is None or any(self.versions.get(d, 0) != v for d, v in cached[0].items()):
+                deps: dict[str, int] = {}
+                self._compiling.append(deps)
+                try:
+                    cols = Analyzer(self).query_columns(sqlglot.parse_one(o["text"], dialect="oracle"))
+                except OraError as exc:
+                    o["status"] = "INVALID"
+                    raise OraError(4063, f'view "{self.schema}"."{name}" has errors ({exc.text})') from exc
+                finally:
+                    self._compiling.remove(deps)
+                o["status"] = "VALID"
+                o["columns"] = [[n, type_to_json(t or T("VARCHAR2", 1, unit="B"))] for n, t in cols]
+                deps[name] = self.versions.get(name, 0)
+                self._views[name] = (deps, o["columns"])
+            for outer in self._compiling:
+                outer.update(self._views[name][0])
         return [(n, type_from_json(t)) for n, t, *_ in o["columns"]]
 
     def record_ddl(self, sql: str) -> None:
         self.state["ddl"].append(" ".join(sql.split())[:400])
 
     # the dictionary views, as rows of dicts
-    def dictionary_rows(self, view: str) -> list[dict]:
+    def dictionary_rows(self, view: str, table: str | set | None = None) -> list[dict]:
+        """Rows of a dictionary view (``table``: only those of one table, when the query names it)."""
         view = view.upper().removeprefix("SYS.").removeprefix("PUBLIC.")
         view = re.sub(r"^(USER|DBA)_", "ALL_", view)
         rows: list[dict] = []
@@ -383,7 +411,10 @@ class Database:
                     {"NAME": "compatible", "VALUE": "19.0.0"}]
         if view == "DUAL":
             return [{"DUMMY": "X"}]
-        for name, o in sorted(self.objects.items()):
+        wanted = {table} if isinstance(table, str) else table
+        items = sorted((n, self.objects[n]) for n in wanted if n in self.objects) if wanted is not None \
+            else sorted(self.objects.items())
+        for name, o in items:
             if view == "ALL_OBJECTS":
                 rows.append({"OWNER": s, "OBJECT_NAME": name, "OBJECT_TYPE": o["kind"],
                              "STATUS": self._status(name), "TEMPORARY": "Y" if o.get("temporary") else "N"})
@@ -520,6 +551,7 @@ class Database:
         elif self.state["hcc_default"] and not temporary:
             compress = "QUERY HIGH"  # ADW's default for a new table
         self._claim(name)
+        self.touch(name)
         self.objects[name] = {"kind": "TABLE", "columns": [[n, type_to_json(t)] for n, t in cols],
                               "temporary": temporary, "compress": compress, "constraints": [], "rows": 0}
         for con in constraints:
@@ -589,6 +621,7 @@ class Database:
             raise OraError(955, "name is already used by an existing object")
         tree = parse_query(select)
         cols = Analyzer(self).query_columns(tree, named=True)
+        self.touch(name)
         self.objects[name] = {"kind": "VIEW", "text": select, "status": "VALID",
                               "columns": [[n, type_to_json(t or T("VARCHAR2", 1, unit="B"))] for n, t in cols]}
 
@@ -597,6 +630,7 @@ class Database:
         if o is None or (o["kind"] != kind):
             raise OraError(942 if kind != "INDEX" else 1418, "table or view does not exist" if kind != "INDEX" else "specified index does not exist")
         del self.objects[name]
+        self.touch(name)
         if kind == "TABLE":
             for n in [n for n, x in self.objects.items() if x["kind"] == "INDEX" and x["table"] == name]:
                 del self.objects[n]
@@ -605,6 +639,7 @@ class Database:
         o = self.table(old)
         self._claim(new)
         self.objects[new] = self.objects.pop(old)
+        self.touch(old, new)
         for x in self.objects.values():
             if x["kind"] == "INDEX" and x["table"] == old:
                 x["table"] = new
@@ -612,6 +647,7 @@ class Database:
 
     def alter_table(self, name: str, action: str) -> None:
         t = self.table(name)
+        self.touch(name)
         if t["kind"] != "TABLE":
             raise OraError(942, "table or view does not exist")
         cols = t["columns"]
@@ -1086,7 +1122,7 @@ class Analyzer:
                 results.append(self.typ(rest[-1], scope))
             return self._common(results)
         if name in ("Lower", "Upper", "Trim", "Replace", "Substring", "Pad", "Translate", "RegexpReplace", "Initcap",
-                    "RegexpExtract", "Left", "Right", "Reverse"):
+                    "RegexpExtract", "RegexpSubstr", "Left", "Right", "Reverse"):
             return first
         if name in ("StrToTime", "Systimestamp", "CurrentTimestamp", "StrToDate", "AddMonths", "LastDay", "TsOrDsToDate"):
             if name == "StrToTime":
