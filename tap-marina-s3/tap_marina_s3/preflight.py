@@ -58,14 +58,14 @@ def late_problem(system: str, refs: list[ExportRef], max_hours: float, where: st
     label = SYSTEMS[system]["label"]
     setting = f"{system}_max_export_age_hours={max_hours:g}"
     if not refs:
-        return (f"{label} export late: no export at all in {where} ({setting}); check the "
+        return (f"Late {label} export: no export at all in {where} ({setting}); check the "
                 "bucket/prefix, or ask the vendor whether the export was sent")
     now = now or dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
     newest = max(refs, key=lambda r: (r.last_modified, r.key))
     age = (now - newest.last_modified).total_seconds() / 3600
     if age <= max_hours:
         return None
-    return (f"{label} export late: nothing new since {newest.last_modified:%Y-%m-%d %H:%M} UTC "
+    return (f"Late {label} export: nothing new since {newest.last_modified:%Y-%m-%d %H:%M} UTC "
             f"({age:.0f} h ago, newest {newest.key} in {where}; {setting}); ask the vendor "
             "whether today's export was sent")
 

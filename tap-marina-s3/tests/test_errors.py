@@ -111,18 +111,20 @@ def test_late_export_fails_and_says_since_when(tmp_path):
     write_zip(tmp_path / "molo" / MOLO, {"Slips.csv": slips()}, mtime=two_days_ago)
     result = tap(tmp_path, molo_only(tmp_path, molo_max_export_age_hours=30))
     since = time.strftime("%Y-%m-%d %H:%M", time.gmtime(two_days_ago))
-    last = assert_one_line_failure(result, "MOLO", "export late", f"nothing new since {since} UTC",
+    last = assert_one_line_failure(result, "Late MOLO (marina operations) export: nothing new since "
+                                   f"{since} UTC",
                                    "48 h ago", MOLO, "molo_max_export_age_hours=30", "late_export=warn")
     assert "Beginning sync" not in result.stderr and '"type":"RECORD"' not in result.stdout, last
-    documented("MOLO (marina operations) export late: nothing new since")
+    documented("Late MOLO (marina operations) export: nothing new since")
 
 
 def test_empty_folder_is_a_late_export(tmp_path):
     (tmp_path / "stellar").mkdir()
     result = tap(tmp_path, {"stellar_path": str(tmp_path / "stellar"), "molo_enabled": False,
                             "stellar_max_export_age_hours": 30})
-    assert_one_line_failure(result, "Stellar", "export late: no export at all in", str(tmp_path / "stellar"))
-    documented("export late: no export at all in")
+    assert_one_line_failure(result, "Late Stellar Business (boat rentals) export: no export at all in",
+                            str(tmp_path / "stellar"))
+    documented("export: no export at all in")
 
 
 def test_late_export_warns_and_loads_when_asked(tmp_path):
@@ -132,7 +134,8 @@ def test_late_export_warns_and_loads_when_asked(tmp_path):
     result = tap(tmp_path, {"stellar_path": str(tmp_path / "stellar"), "molo_enabled": False,
                             "stellar_max_export_age_hours": 30, "late_export": "warn"})
     assert result.returncode == 0, result.stderr[-2000:]
-    assert any("| WARNING" in line and "export late" in line and "50 h ago" in line
+    assert any("| WARNING" in line and "Late Stellar Business (boat rentals) export: nothing new since" in line
+               and "50 h ago" in line
                for line in result.stderr.splitlines())
     assert '"stream":"stellar_holidays"' in result.stdout
 

@@ -25,7 +25,7 @@ from .env import Env
 from .notify import Notification, send, settings_from_env
 from .warehouse import WarehouseError, connect, dbt_target
 
-LATE = re.compile(r"\b\S+(?: \(.*?\))? export late: .*")  # the tap's message (tap_marina_s3/preflight.py)
+LATE = re.compile(r"\bLate .+? export: .*")  # the tap's message (tap_marina_s3/preflight.py)
 
 
 def environment_name(env: Env) -> str:

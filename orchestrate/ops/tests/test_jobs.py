@@ -72,8 +72,9 @@ def test_missing_meltano_is_a_notified_failure(job_env, tmp_path, webhook_server
 
 
 # --- log files, late exports, DBT_TARGET -----------------------------------------------------------
-LATE_LINE = ("2026-12-07T06:30:05Z [info     ] tap-marina-s3 MOLO (marina operations) export late: nothing new since "
-             "2026-12-05 06:00 UTC (48 h ago, newest molo_2026-12-05.zip in s3://b/; molo_max_export_age_hours=30)")
+LATE_LINE = ("2026-12-07T06:30:05Z [info     ] tap-marina-s3 Late Stellar Business (boat rentals) export: nothing new since "
+             "2026-12-05 06:00 UTC (48 h ago, newest prod_resilient_2026-12-05_06_00-DATA.sql.gz in s3://b/; "
+             "stellar_max_export_age_hours=30)")
 
 
 def meltano_printing(folder, line: str, exit_code: int):
@@ -122,7 +123,8 @@ def test_late_export_warning_is_notified_when_the_run_went_on(job_env, tmp_path,
     (req,) = webhook_server.requests  # MARINA_NOTIFY_ON's default has warning, not success
     assert req["json"]["status"] == "warning"
     assert req["json"]["title"].endswith("molo WARNING")
-    assert "MOLO (marina operations) export late: nothing new since 2026-12-05 06:00 UTC" in req["json"]["message"]
+    assert ("Late Stellar Business (boat rentals) export: nothing new since 2026-12-05 06:00 UTC"
+            in req["json"]["message"])
 
 
 def test_dbt_target_the_environment_does_not_use_is_refused(job_env, tmp_path, webhook_server, capsys):
