@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import re
 import subprocess
+import zipfile
 
 import pytest
 import yaml
 
-from conftest import MELTANO, ROOT, TABLES, Project, dw_table, generate, key_sql, stg_table
+from conftest import CATALOG, MELTANO, ROOT, TABLES, Project, dw_table, generate, key_sql, stg_table
 
 ROWS = 2500
 OMITTED = "molo_boats"  # missing from the third export
@@ -177,6 +178,48 @@ def test_interrupted_load_then_rerun_matches_uninterrupted(history, workdir):
             f'SELECT count(*), count(DISTINCT "SDC_SOURCE_KEY") FROM "{stg_table(stream)}"')[0]
         assert keys <= 1, stream
         assert count in {expected[1][stream]["rows"], expected[2][stream]["rows"]}, stream
+    project.run(*LOAD)
+    assert content_digest(project) == history["digests"][1]
+
+
+def test_a_failing_export_lands_no_table_and_dbt_merges_nothing(history, workdir):
+    """The second export has one bad table (over max_reject_ratio), the last MOLO table read:
+    the run fails, and no staging table of either system moves to the second export, so a
+    dbt-only run afterwards (as `dw-refresh` does) merges nothing new. Once the vendor fixes
+    the export, the next run loads it whole."""
+    source, by_version = history["source"], history["by_version"]
+    project = Project(workdir / "failing")
+    for export in by_version[1]:
+        project.publish(source, export)
+    project.run(*LOAD)
+    sources_before = {s: project.query(f'SELECT DISTINCT "SDC_SOURCE_KEY" FROM "{stg_table(s)}"')
+                      for s in TABLES}
+    digest_before = content_digest(project)
+
+    molo2 = next(e for e in by_version[2] if e["system"] == "molo")
+    bad_table = [entry for entry in CATALOG if entry["system"] == "molo"][-1]
+    broken = project.exports / molo2["path"]
+    broken.parent.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(source / molo2["path"]) as good, zipfile.ZipFile(broken, "w") as out:
+        for info in good.infolist():
+            data = good.read(info)
+            if info.filename.rsplit("/", 1)[-1] == bad_table["source_file"]:
+                data += b"a row of one field\r\n" * max(10, data.count(b"\n"))  # all rejected
+            out.writestr(info, data)
+    for export in by_version[2]:
+        if export is not molo2:
+            project.publish(source, export)
+    failed = project.meltano("run", "--state-id-suffix", project.suffix, *LOAD, check=False)
+    assert failed.returncode != 0
+    assert "max_reject_ratio" in failed.stderr and bad_table["source_file"] in failed.stderr, \
+        failed.stderr[-3000:]
+    for stream in TABLES:
+        assert project.query(f'SELECT DISTINCT "SDC_SOURCE_KEY" FROM "{stg_table(stream)}"') == \
+            sources_before[stream], stream
+    project.meltano("invoke", "dbt:run")
+    assert content_digest(project) == digest_before
+
+    project.publish(source, molo2)  # the vendor sends the export again, fixed
     project.run(*LOAD)
     assert content_digest(project) == history["digests"][1]
 

@@ -220,8 +220,9 @@ class TableStream(Stream):
             raise RejectRatioExceeded(
                 f"{key}/{member}: table {self.table.stream} rejected {stats.rows_rejected} of "
                 f"{stats.rows_read} rows ({stats.rows_rejected / stats.rows_read:.1%}), over "
-                f"max_reject_ratio {limit:.1%}; its staging table keeps the previous snapshot. "
-                "See the warnings above for each row and column."
+                f"max_reject_ratio {limit:.1%}; no table of this run was activated (staging "
+                "keeps the previous export). See the warnings above for each row and column; "
+                "fix the export or raise max_reject_ratio, then run again."
             )
 
 
