@@ -117,12 +117,12 @@ def report(env: Env, job: str = "report", all_tables: bool = False, send_notific
 
 def _report_summary(env: Env, job: str, summary: runlog.RunSummary, all_tables: bool, send_notification: bool) -> int:
     text = runlog.format_summary(summary, all_tables=all_tables)
+    if send_notification:
+        notify(env, "success" if summary.ok else "failure", job, text, summary.as_dict())
     if envmod.get(env, WRAPPED):  # printed once, last, by the wrapper
         print(f"dbt run {'OK' if summary.ok else 'FAILED'}: the summary follows at the end of the job")
     else:
-        print(text)
-    if send_notification:
-        notify(env, "success" if summary.ok else "failure", job, text, summary.as_dict())
+        print(text)  # the last thing printed
     return 0 if summary.ok else 1
 
 
