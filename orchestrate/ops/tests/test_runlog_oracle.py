@@ -108,4 +108,4 @@ def test_create_table_when_the_run_log_is_missing(statements):
     types = {name: typ for typ, name in re.findall(r"cast\(null as ([A-Z0-9(), ]+?)\) as (\w+)", create, re.I)}
     assert types["DBT_INVOCATION_ID"] == "VARCHAR2(64)" and types["RUN_STARTED_AT"] == "TIMESTAMP"
     assert types["DW_ROWS_INSERTED"] == "NUMBER(18,0)" and types["EXPORT_IS_NEW"] == "NUMBER(1,0)"
-    assert "NOTE" in types and len(types) == 28  # NOTE: an empty snapshot (commit d0d2614)
+    assert "NOTE" in types and len(types) == 28  # NOTE says when an export was empty
