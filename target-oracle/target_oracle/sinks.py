@@ -292,7 +292,11 @@ class StagingSink(Sink):
         table = self._batch_table(version)
         loaded_at = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
         if hasattr(self.dialect, "insert_parquet"):
-            count = self.dialect.insert_parquet(table, self.specs, paths, version, loaded_at)
+            try:
+                count = self.dialect.insert_parquet(table, self.specs, paths, version, loaded_at)
+            except RowErrors as exc:  # Oracle: rows it rejected, numbered from the first file's first row
+                exc.table = table
+                self._fail([], exc)
             self.tally_record_read(count)
             self.record_counter_metric.increment(count)
             if version is not None:
