@@ -380,7 +380,7 @@ class Database:
                 deps: dict[str, int] = {}
                 self._compiling.append(deps)
                 try:
-                    cols = Analyzer(self).query_columns(sqlglot.parse_one(o["text"], dialect="oracle"))
+                    cols = Analyzer(self).query_columns(parse_query(o["text"]))
                 except OraError as exc:
                     o["status"] = "INVALID"
                     raise OraError(4063, f'view "{self.schema}"."{name}" has errors ({exc.text})') from exc
@@ -718,7 +718,11 @@ class Database:
         raise SimulatorGap(f"ALTER TABLE not simulated: {a[:200]}")
 
 
+@functools.lru_cache(maxsize=4096)
 def parse_query(sql: str) -> exp.Expression:
+    """The sqlglot tree of a statement (cached: the loader and dbt send the same text again and
+    again, and a tree is cyclic garbage, costly where the loader runs with the GC disabled).
+    Callers only read the tree."""
     postgresisms(sql)
     sql = re.sub(r":(\d+)\b", r":b\1", sql)  # positional binds (sqlglot reads named ones only)
     try:
@@ -986,7 +990,8 @@ class Analyzer:
             return cols[0][1]
         if isinstance(e, exp.Cast):
             src = self.typ(e.this, scope)
-            target = parse_type(e.to.sql("oracle"), db.limits)
+            # sqlglot reads BINARY_DOUBLE as DOUBLE (written back as DOUBLE PRECISION)
+            target = T("BINARY_DOUBLE") if e.to.this == exp.DataType.Type.DOUBLE else parse_type(e.to.sql("oracle"), db.limits)
             if src is not None and src.is_lob and target.group not in ("CHAR", "LOB"):
                 raise lob_error(src)
             return target
