@@ -37,17 +37,32 @@ def test_tasks_are_the_job_tasks_in_order(specs, project):
         assert all(re.fullmatch(r"[A-Za-z0-9_.-]{1,250}", i) for i in ids), ids
 
 
-def test_daily_and_hourly_pipelines(specs):
-    """The daily run loads then builds everything; the hourly one loads then builds only if new;
-    both load through the same extractor/loader pair, i.e. share one Meltano state id."""
+def test_daily_and_hourly_pipelines(specs, project):
+    """The schedules run their job through `marina-ops run` (which notifies on failure and
+    writes the log file). The daily job loads then builds everything; the hourly one loads then
+    builds only if new; both load through the same extractor/loader pair, i.e. share one
+    Meltano state id."""
     daily, hourly = specs["marina-daily"], specs["marina-hourly"]
-    assert [t.task_id for t in daily.tasks] == ["tap-marina-s3_target-oracle", "dbt.build", "marina-ops.report"]
-    assert [t.task_id for t in hourly.tasks][0] == "tap-marina-s3_target-oracle"
-    assert hourly.tasks[1].args == ("run", "marina-ops:build-if-new")
+    assert [t.args for t in daily.tasks] == [("run", "marina-ops:run-marina")]
+    assert [t.args for t in hourly.tasks] == [("run", "marina-ops:run-marina-hourly")]
+    ops = next(p for p in project["plugins"]["utilities"] if p["name"] == "marina-ops")
+    assert ops["commands"]["run-marina"] == "run marina"
+    assert ops["commands"]["run-marina-hourly"] == "run marina-hourly"
+    jobs = {job["name"]: job["tasks"] for job in project["jobs"]}
+    assert jobs["marina"][:2] == ["tap-marina-s3 target-oracle", "dbt:build"]
+    assert jobs["marina-hourly"] == ["tap-marina-s3 target-oracle", "marina-ops:build-if-new"]
     minute, hours = hourly.cron.split()[:2]
     daily_minute, daily_hour = daily.cron.split()[:2]
     assert minute == daily_minute and daily_hour not in hours.split(","), "runs would overlap"
     assert len(hours.split(",")) == 23
+
+
+def test_scheduled_tasks_leave_failure_notices_to_the_airflow_callback(specs):
+    """Airflow retries a task and notifies once the retries are used up: the wrapper must not
+    also notify at every try."""
+    settings = Settings.from_env({"MELTANO_ENVIRONMENT": "prod"})
+    for spec in specs.values():
+        assert task_environment(spec, settings)["MARINA_FAILURE_NOTIFIED_BY"] == "airflow"
 
 
 def test_dag_arguments_prevent_overlap_and_retry_with_backoff(specs):

@@ -35,11 +35,17 @@ def environment_name(env: Env) -> str:
 # Set by `marina-ops run` for the job it runs: the job's own marina-ops steps (report, build-if-new)
 # then leave the summary and the notification to the wrapper, which sends one of each at the end.
 WRAPPED = "MARINA_OPS_WRAPPED"
+# Set by the Airflow DAGs: Airflow retries a failed task and its failure callback notifies once
+# the retries are used up, so a failure is not also notified here at every try.
+FAILURE_NOTIFIED_BY = "MARINA_FAILURE_NOTIFIED_BY"
 
 
 def notify(env: Env, status: str, job: str, message: str, summary: dict | None = None, log=print) -> list[str]:
     if envmod.get(env, WRAPPED):
         log(f"notification ({status}) left to `marina-ops run {envmod.get(env, WRAPPED)}`")
+        return []
+    if status == "failure" and (by := envmod.get(env, FAILURE_NOTIFIED_BY)):
+        log(f"failure notification left to {by}")
         return []
     n = Notification(status=status, job=job, message=message, summary=summary, environment=environment_name(env))
     return send(n, settings_from_env(env), log=log)

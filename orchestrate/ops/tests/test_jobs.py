@@ -53,6 +53,21 @@ def test_failed_job_notifies_with_the_tail_of_its_output(job_env, tmp_path, webh
     assert "run log not read: DuckDB file" in message  # said, not hidden
 
 
+def test_under_airflow_failures_are_left_to_its_callback_and_successes_are_sent(
+        job_env, tmp_path, webhook_server, capsys):
+    """Airflow retries a failed task and its callback notifies once the retries are used up."""
+    job_env.setenv("MARINA_FAILURE_NOTIFIED_BY", "airflow")
+    job_env.setenv("MARINA_NOTIFY_ON", "success,failure")
+    job_env.setenv("MARINA_MELTANO_BIN", str(fake_meltano(tmp_path, exit_code=3)))
+    assert main(["run", "marina"]) == 3
+    assert webhook_server.requests == []
+    assert "failure notification left to airflow" in capsys.readouterr().out
+    job_env.setenv("MARINA_MELTANO_BIN", str(fake_meltano(tmp_path, exit_code=0, lines=3)))
+    assert main(["run", "marina"]) == 0
+    (req,) = webhook_server.requests
+    assert req["json"]["status"] == "success"
+
+
 def test_successful_job_without_dbt_notifies_success_when_asked(job_env, tmp_path, webhook_server, capsys):
     job_env.setenv("MARINA_MELTANO_BIN", str(fake_meltano(tmp_path, exit_code=0, lines=3)))
     assert main(["run", "el-only"]) == 0

@@ -166,6 +166,9 @@ def dag_arguments(spec: DagSpec, settings: Settings) -> dict:
 def task_environment(spec: DagSpec, settings: Settings) -> dict[str, str]:
     """Variables added to the worker's own environment for each task."""
     env = dict(spec.env)
+    # marina-ops run (the scheduled jobs' wrapper) leaves failures to the DAG's failure callback,
+    # which fires once after the retries (marina_ops/jobs.py FAILURE_NOTIFIED_BY).
+    env["MARINA_FAILURE_NOTIFIED_BY"] = "airflow"
     if settings.environment:
         env["MELTANO_ENVIRONMENT"] = settings.environment
     return env
