@@ -60,13 +60,13 @@ class Meter:
                 f"{self.export}: member {self.name!r} inflates to more than "
                 f"{limits.max_member_bytes:,} bytes (setting max_member_bytes); refused after "
                 f"{self.inflated:,} bytes. If the export is genuine, raise the limit.")
-        consumed = max(self.consumed(), 1)
-        if inflated > RATIO_FLOOR and inflated > limits.max_compression_ratio * consumed:
+        consumed = max(self.consumed(), 0)
+        if inflated > RATIO_FLOOR and inflated > limits.max_compression_ratio * max(consumed, 1):
             raise ExportError(
                 f"{self.export}: member {self.name!r} expands more than "
-                f"{limits.max_compression_ratio:g}x ({inflated:,} bytes from {consumed:,} "
-                f"compressed; setting max_compression_ratio); refused after {self.inflated:,} "
-                "bytes. If the export is genuine, raise the limit.")
+                f"{limits.max_compression_ratio:g}x ({inflated:,} bytes from the {consumed:,} "
+                f"compressed bytes read for it; setting max_compression_ratio); refused after "
+                f"{self.inflated:,} bytes. If the export is genuine, raise the limit.")
         self.inflated = inflated
 
 

@@ -55,6 +55,7 @@ DUCKDB_CONFIG = {
 # A Parquet COPY also buffers a row group (20,000 rows): under the typing limit alone it spilled,
 # ~40% more CPU on the widest table.
 TYPING_LIMIT_MB = (16, 1.3)  # base, per column
+LONG_ROW_MEMORY = 12  # DuckDB memory per byte of the longest row (a file with a row over LONG_ROW)
 ROW_GROUP_MB = 64
 
 
@@ -175,9 +176,10 @@ def _piece_end(data: bytes) -> int:
     return len(data)  # no safe byte in the last megabyte: cut anyway
 
 
-# A quoted field that starts a field and ends one (RFC 4180); what is left of a block once
-# each is replaced by one letter holds no quote in a well-formed file.
-_QUOTED = re.compile(rb'(?<![^,\r\n])"(?:[^"]|"")*"(?![^,\r\n])')
+# A quoted field within one line, at the start of a field and ending one (the pattern starts
+# with the quote, so that the regex engine skips from quote to quote)
+_QUOTED_FIELD = re.compile(rb'"(?<![^,\r\n]")[^"\r\n]*+(?:""[^"\r\n]*+)*+"(?![^,\r\n])')
+_QUOTED_FIELDS = re.compile(rb'"(?<![^,\r\n]")[^"]*+(?:""[^"]*+)*+"(?![^,\r\n])')  # any line ends
 _UNQUOTED_STOP = re.compile(rb'[\r\n"]')
 _JUNK_STOP = re.compile(rb'[,\r\n"]')
 
@@ -188,6 +190,11 @@ def _field_start(data: bytes, pos: int, before: int) -> bool:
     while pos and data[pos - 1] == 0x20:
         pos -= 1
     return (data[pos - 1] if pos else before) in (0x2C, 0x0A, 0x0D)
+
+
+def _records(lines: list[bytes]) -> int:
+    """Lines that are records: all but the empty ones (a CRLF alone is empty too)."""
+    return len(lines) - lines.count(b"") - lines.count(b"\r")
 
 
 def _last_byte(data: bytes, before: int) -> int:
@@ -204,10 +211,16 @@ class RecordCounter:
     quote closes it; after a closing quote followed by other text, the next quote of the same
     field opens again.
 
-    A block of whole lines is counted with a few C-speed passes (remove the well-formed quoted
-    fields, count the line ends); only a block that is unusual (a quote elsewhere, empty lines,
-    lone CRs, a row that spans blocks or is longer than LONG_ROW) is walked quote by quote and
-    line end by line end. Rows longer than LONG_ROW are listed with their byte range in the
+    A block of whole lines is counted line by line with C-speed list operations, once each
+    quoted field (at the start of a field, up to a quote that ends one) is one letter: a line
+    is then a record unless it is empty. When a quote is left (a quote inside a value, a
+    quoted field cut by the end of the block), a line whose quotes all belong to quoted fields
+    that start and end on it is still counted so.
+    A line with another quote (a quote inside a value, or a quoted field that runs over the
+    line end) is walked quote by quote, with the lines its quoted field runs over, until a
+    record ends outside quotes (`_walk`); so is
+    a block that is unusual (it starts inside a record, has a lone CR, or is longer than
+    LONG_ROW). Rows longer than LONG_ROW are listed with their byte range in the
     file (`long_rows`: row number, start, end)."""
 
     def __init__(self) -> None:
@@ -225,33 +238,46 @@ class RecordCounter:
         if not data:
             return
         if (not self._in_quotes and not self._content and self._start == self._offset
-                and len(data) <= LONG_ROW and data[-1] == 0x0A):
-            rest = _QUOTED.sub(b"q", data) if b'"' in data else data
-            records = self._plain_records(rest)
-            if records is not None:
-                self.count += records
-                self._offset += len(data)
-                self._start = self._offset
-                self._last = 0x0A
-                return
-        self._walk(data)
-
-    @staticmethod
-    def _plain_records(rest: bytes) -> int | None:
-        """Records in a block of whole lines without quotes; None when it needs the walk."""
-        if b'"' in rest:
-            return None
-        lf, cr = rest.count(b"\n"), rest.count(b"\r")
-        if cr == 0:
-            blank = rest[:1] == b"\n" or b"\n\n" in rest
-        elif cr == lf and rest.count(b"\r\n") == cr:
-            blank = rest[:2] == b"\r\n" or b"\n\r\n" in rest
+                and len(data) <= LONG_ROW and data[-1] == 0x0A
+                and data.count(b"\r") == data.count(b"\r\n")):
+            self._lines(data)
         else:
-            return None
-        return None if blank else lf
+            self._walk(data)
+        self._last = _last_byte(data, self._last)
+        self._offset += len(data)
+        if not self._content and not self._in_quotes and data[-1] == 0x0A:
+            self._start = self._offset
 
-    def _walk(self, data: bytes) -> None:
-        pos, n = 0, len(data)
+    def _lines(self, data: bytes) -> None:
+        """A block of whole lines that starts a record and has no lone CR."""
+        lines = data.split(b"\n")
+        del lines[-1]  # the empty piece after the last line end
+        quoted = []
+        if b'"' in data:
+            rest = _QUOTED_FIELDS.sub(b"q", data)
+            if b'"' not in rest:  # every quote in a quoted field: one letter each, line ends too
+                lines = rest.split(b"\n")
+                del lines[-1]
+                self.count += _records(lines)
+                return
+            # the lines left with a quote once their quoted fields within the line are gone
+            rest = _QUOTED_FIELD.sub(b"q", data).split(b"\n")
+            quoted = [i for i, line in enumerate(rest) if b'"' in line]
+        first = pos = 0  # the first line not counted yet, and where it starts
+        for i in quoted:
+            if i < first:
+                continue  # walked already (a quoted field over several lines)
+            self.count += _records(lines[first:i])
+            start = pos + sum(map(len, lines[first:i])) + i - first
+            self._start = self._offset + start
+            pos = self._walk(data, start, once=True)
+            first = i + data.count(b"\n", start, pos)
+        self.count += _records(lines[first:])
+
+    def _walk(self, data: bytes, pos: int = 0, once: bool = False) -> int:
+        """Follow `data` from `pos` by the rules; with `once`, only until a record ends at an
+        LF outside quotes. Returns where it stopped."""
+        n = len(data)
         if self._quote_at_end:  # the quote that ended the last block, seen with its next byte
             self._quote_at_end = False
             if data[0] == 0x22:
@@ -279,7 +305,7 @@ class RecordCounter:
             if stop > pos:
                 self._content = True
             if m is None:
-                break
+                return n
             c = data[stop]
             if c == 0x22:
                 self._in_quotes = self._junk or _field_start(data, stop, self._last)
@@ -290,9 +316,10 @@ class RecordCounter:
             else:
                 self._junk = False
                 self._end(self._offset + stop + 1)
+                if once and c == 0x0A:
+                    return stop + 1
             pos = stop + 1
-        self._last = _last_byte(data, self._last)
-        self._offset += n
+        return n
 
     def _end(self, end: int) -> None:
         """A line end outside quotes at byte `end` (exclusive)."""
@@ -803,9 +830,14 @@ FROM {numbered} WHERE ok"""
             self._rows = count(strict=False)
 
     def _raise_limit(self) -> None:
-        """Go to DuckDB's full memory limit for the rest of this read."""
+        """Go to DuckDB's full memory limit for the rest of this read: more for a file with a
+        long row (its read buffers, and the JSON of its record, for which DuckDB reserves six
+        times the value's length, rounded up to a power of two: a 32 MB value asked for 256 MB)."""
         if not self._full_limit:
-            self._con.execute(f"SET memory_limit = '{DUCKDB_CONFIG['memory_limit']}'")
+            limit = DUCKDB_CONFIG["memory_limit"]
+            if self._line_bytes:
+                limit = f"{int(limit.removesuffix('MB')) + LONG_ROW_MEMORY * (self._line_bytes >> 20)}MB"
+            self._con.execute(f"SET memory_limit = '{limit}'")
             self._full_limit = True
 
     def _run_sized(self, query: Callable[[], T]) -> T:
@@ -841,6 +873,8 @@ FROM {numbered} WHERE ok"""
             self._path = transcoder.copy(raw)
             self.has_header = transcoder.header is not None
             self._line_bytes = transcoder.line_bytes
+            if self._line_bytes:
+                self._raise_limit()  # a long row does not fit the table's own limit
             self._removed, self._long_rejects = transcoder.removed, transcoder.rejects
             if self._path is not None:
                 self._header = transcoder.header

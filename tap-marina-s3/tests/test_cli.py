@@ -18,7 +18,7 @@ CATALOG = yaml.safe_load(resources.files("tap_marina_s3").joinpath("catalog.yml"
 EXE = Path(sys.executable).with_name("tap-marina-s3")
 PER_SYSTEM = ("enabled", "bucket", "path", "prefix", "key_pattern", "max_export_age_hours")
 SHARED = ("aws_region", "aws_access_key_id", "aws_secret_access_key", "aws_session_token", "aws_profile",
-          "endpoint_url", "mode", "day_first", "max_reject_ratio", "max_member_bytes",
+          "endpoint_url", "mode", "day_first", "max_reject_ratio", "max_field_bytes", "max_member_bytes",
           "max_compression_ratio", "typing_columns", "late_export")
 LINEAGE = {"_sdc_source_key", "_sdc_source_member", "_sdc_row_number", "_sdc_exported_at", "_sdc_extra",
            "_sdc_row_hash"}
@@ -116,7 +116,7 @@ def test_bookkeeping_streams(discovered):
     streams = {s["tap_stream_id"]: s for s in discovered["streams"]}
     audit = streams["marina_load_audit"]["schema"]["properties"]
     for name in ("run_id", "system", "table_name", "source_key", "source_member", "exported_at",
-                 "present", "completed", "rows_read", "rows_emitted", "rows_rejected",
+                 "present", "completed", "rows_read", "rows_counted", "rows_emitted", "rows_rejected",
                  "rows_decoded_cp1252", "bytes_read", "missing_columns", "extra_columns",
                  "started_at", "finished_at", "table_version"):
         assert name in audit, name
