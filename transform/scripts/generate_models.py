@@ -127,6 +127,7 @@ AUDIT_COLUMNS = [
     ("PRESENT", "BOOLEAN", "the table was present in the export"),
     ("COMPLETED", "BOOLEAN", "the member was read to the end (ACTIVATE_VERSION sent)"),
     ("ROWS_READ", "BIGINT", "rows read = emitted + rejected"),
+    ("ROWS_COUNTED", "BIGINT", "records counted in the file by the tap itself (= emitted + rejected)"),
     ("ROWS_EMITTED", "BIGINT", "rows sent to the loader"),
     ("ROWS_REJECTED", "BIGINT", "rows sent to marina_rejects"),
     ("ROWS_DECODED_CP1252", "BIGINT", "rows decoded with the cp1252 fallback"),
