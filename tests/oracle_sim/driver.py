@@ -201,8 +201,11 @@ class Session:
         e = e.unalias()
         if isinstance(e, exp.Literal):
             return e.this if e.is_string else Decimal(e.this)
-        if isinstance(e, (exp.CurrentTimestamp, exp.Systimestamp)):
+        if isinstance(e, (exp.CurrentTimestamp, exp.Systimestamp)) or (
+                isinstance(e, exp.Anonymous) and e.name.upper() == "SYS_EXTRACT_UTC"):
             return dt.datetime.now()
+        if isinstance(e, exp.StrToTime) and isinstance(e.this, exp.Literal):
+            return dt.datetime.fromisoformat(e.this.this)  # the project's 'YYYY-MM-DD HH24:MI:SS.FF6' literals
         if isinstance(e, exp.Cast):
             return self._value(e.this)
         if isinstance(e, exp.Anonymous) and e.name.upper() == "SYS_CONTEXT":
@@ -444,8 +447,11 @@ class Session:
                         col = eq.this.name.upper()
                         if col in on_cols:
                             raise OraError(38104, f'Columns referenced in the ON Clause cannot be updated: "{alias}"."{col}"')
-                        an.column(eq.this, scope)
+                        if col not in dict(scope.sources[alias]):  # a SET column is the target's
+                            raise OraError(904, f'"{alias}"."{col}": invalid identifier')
                         an.typ(eq.expression, scope)
+                    if then.args.get("where") is not None:
+                        an.cond(then.args["where"], scope)
                 elif isinstance(then, exp.Insert):
                     tcols = [_name(c) for c in (then.this.expressions if isinstance(then.this, exp.Tuple) else [])]
                     names = {n for n, _ in self.db.columns(table)}

@@ -724,7 +724,8 @@ def parse_query(sql: str) -> exp.Expression:
     again, and a tree is cyclic garbage, costly where the loader runs with the GC disabled).
     Callers only read the tree."""
     postgresisms(sql)
-    sql = re.sub(r":(\d+)\b", r":b\1", sql)  # positional binds (sqlglot reads named ones only)
+    # positional binds :1 -> :b1 (sqlglot reads named ones only); string literals left alone
+    sql = re.sub(r"'(?:[^']|'')*'|:(\d+)\b", lambda m: m.group(0) if m.group(1) is None else f":b{m.group(1)}", sql)
     try:
         return sqlglot.parse_one(sql, dialect="oracle")
     except sqlglot.errors.ParseError as exc:
