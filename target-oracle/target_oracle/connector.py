@@ -1,7 +1,7 @@
 """Dialect-neutral database operations used by the sinks, and the dialect factory.
 
 A dialect owns one database connection. Its methods are the only database operations the
-loader does: read a table's columns, create/drop a table, add/widen columns, bulk insert a
+loader does: read a table's columns, create/drop a table, add columns, bulk insert a
 batch (columnar), and activate an export: replace staging tables by their shadow tables' rows,
 all of them in one transaction.
 """
@@ -91,11 +91,8 @@ class Dialect(abc.ABC):
     @abc.abstractmethod
     def add_columns(self, table: str, specs: t.Sequence[ColumnSpec]) -> None: ...
 
-    def widen_for_specs(self, table: str, specs: t.Sequence[ColumnSpec]) -> None:  # noqa: B027
-        """Widen existing columns whose spec now asks for more (dialects with sized strings)."""
-
     def ensure_table(self, table: str, specs: t.Sequence[ColumnSpec]) -> None:
-        """Create ``table``, or add the spec columns it lacks and widen the ones too narrow."""
+        """Create ``table``, or add the spec columns it lacks (a column's type never changes)."""
         existing = self.table_columns(table)
         if existing is None:
             self.create_table(table, specs)
@@ -104,7 +101,6 @@ class Dialect(abc.ABC):
         if missing:
             self.logger.info("Adding columns %s to %s", [s.name for s in missing], table)
             self.add_columns(table, missing)
-        self.widen_for_specs(table, specs)
 
     # -- data ------------------------------------------------------------------------------
     @abc.abstractmethod
