@@ -451,7 +451,8 @@ class Session:
                             raise OraError(904, f'"{alias}"."{col}": invalid identifier')
                         an.typ(eq.expression, scope)
                     if then.args.get("where") is not None:
-                        an.cond(then.args["where"], scope)
+                        where = then.args["where"]
+                        an.cond(where.this if isinstance(where, exp.Where) else where, scope)
                 elif isinstance(then, exp.Insert):
                     tcols = [_name(c) for c in (then.this.expressions if isinstance(then.this, exp.Tuple) else [])]
                     names = {n for n, _ in self.db.columns(table)}
