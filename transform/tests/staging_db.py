@@ -92,11 +92,17 @@ def load_export(path: Path, stream: str, source_key: str, rows: list[dict], reje
             con.execute("insert into main.STG_MARINA_REJECTS values (?,?,?,?,?,?,?,?,?,?,?)", [
                 run_id, t["system"], stream, source_key, t["source_file"], j, exported,
                 record_key(stream, rej), "{}", "[]", dt.datetime.now()])
-        con.execute("insert into main.STG_MARINA_LOAD_AUDIT values (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", [
-            run_id, t["system"], stream, source_key, t["source_file"], exported, True, True,
-            len(rows) + len(rejected), len(rows) if audit_rows_emitted is None else audit_rows_emitted,
-            len(rejected), 0, 1000, "[]", "[]",
-            exported, exported + dt.timedelta(seconds=5), 1])
+        audit = {
+            "RUN_ID": run_id, "SYSTEM": t["system"], "TABLE_NAME": stream, "SOURCE_KEY": source_key,
+            "SOURCE_MEMBER": t["source_file"], "EXPORTED_AT": exported, "PRESENT": True, "COMPLETED": True,
+            "ROWS_READ": len(rows) + len(rejected), "ROWS_COUNTED": len(rows) + len(rejected),
+            "ROWS_EMITTED": len(rows) if audit_rows_emitted is None else audit_rows_emitted,
+            "ROWS_REJECTED": len(rejected), "ROWS_DECODED_CP1252": 0, "BYTES_READ": 1000,
+            "MISSING_COLUMNS": "[]", "EXTRA_COLUMNS": "[]", "STARTED_AT": exported,
+            "FINISHED_AT": exported + dt.timedelta(seconds=5), "TABLE_VERSION": 1,
+        }
+        con.execute(f"insert into main.STG_MARINA_LOAD_AUDIT ({', '.join(audit)}) "
+                    f"values ({', '.join('?' * len(audit))})", list(audit.values()))
         con.execute("commit")
     finally:
         con.close()
