@@ -409,6 +409,14 @@ class StagingSink(Sink):
         drained us first): a swap that the target applies with the other tables' swaps of the
         export, or None when there is nothing to do."""
         load = self.load
+        if load.pending is not None:
+            if load.pending.version == new_version:
+                return None  # queued already
+            msg = (
+                f"Stream {self.stream_name}: ACTIVATE_VERSION {new_version} arrived while the "
+                f"activation of version {load.pending.version} waits for a STATE message"
+            )
+            raise LoadError(msg)
         if load.shadow_version == new_version:
             load.pending = Swap(load.staging, load.shadow, new_version)
             return load.pending

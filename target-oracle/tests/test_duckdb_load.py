@@ -185,6 +185,12 @@ def test_an_export_lands_whole_at_the_state_that_follows_its_activations(run_tar
     assert (ids(query), ids(query, "STG_MOLO_PIERS")) == ([5], [6])
 
 
+def test_a_repeated_activation_is_applied_once(run_target, query):
+    msgs = export(100, molo_slips=[slip(1)], molo_piers=[slip(2)])
+    run_target([*msgs[:-1], activate("molo_slips", 100), msgs[-1]])
+    assert (ids(query), ids(query, "STG_MOLO_PIERS")) == ([1], [2])
+
+
 def test_a_failing_swap_leaves_every_table_of_the_export_as_it_was(run_target, query, db_path):
     run_target(export(100, molo_slips=[slip(1)], molo_piers=[slip(2)]))
     import duckdb  # noqa: PLC0415
