@@ -27,8 +27,11 @@ WAREHOUSE = ROOT / "output" / "demo" / "marina.duckdb"
 EXPORTS = ROOT / "output" / "exports"
 STATE_ID = "dev:tap-marina-s3-to-target-duckdb"  # <environment>:<extractor>-to-<loader>
 # The demo's warehouse for the loader and for dbt / marina-ops (meltano.yml: target-duckdb)
-DEMO_ENV = {"TARGET_DUCKDB_DUCKDB_PATH": str(WAREHOUSE), "MARINA_DUCKDB_PATH": str(WAREHOUSE),
-            "MELTANO_ENVIRONMENT": "dev"}
+DEMO_ENV = {
+    "TARGET_DUCKDB_DUCKDB_PATH": str(WAREHOUSE),
+    "MARINA_DUCKDB_PATH": str(WAREHOUSE),
+    "MELTANO_ENVIRONMENT": "dev",
+}
 
 
 def run(cmd: list[str], quiet: bool = False, **kw) -> subprocess.CompletedProcess:
@@ -46,9 +49,11 @@ def run(cmd: list[str], quiet: bool = False, **kw) -> subprocess.CompletedProces
 
 def start_clean(meltano: str) -> None:
     """A demo never merges into an earlier one: no warehouse, exports or state are kept."""
-    print(f"Starting clean: removing the demo warehouse {WAREHOUSE.parent.relative_to(ROOT)}/, the sample exports "
-          f"in {EXPORTS.relative_to(ROOT)}/\nand the Meltano state {STATE_ID} (the virtual environments are kept)",
-          flush=True)
+    print(
+        f"Starting clean: removing the demo warehouse {WAREHOUSE.parent.relative_to(ROOT)}/, the sample exports "
+        f"in {EXPORTS.relative_to(ROOT)}/\nand the Meltano state {STATE_ID} (the virtual environments are kept)",
+        flush=True,
+    )
     shutil.rmtree(WAREHOUSE.parent, ignore_errors=True)
     for system in ("molo", "stellar"):
         shutil.rmtree(EXPORTS / system, ignore_errors=True)
@@ -65,23 +70,34 @@ def main() -> int:
     args = parser.parse_args()
     meltano = str(Path(sys.executable).parent / "meltano")
     start_clean(meltano)
-    run([str(TAP_BIN / "marina-sample-exports"), str(EXPORTS), "--rows", str(args.rows),
-         "--seed", str(args.seed)], quiet=True)
+    run(
+        [str(TAP_BIN / "marina-sample-exports"), str(EXPORTS), "--rows", str(args.rows), "--seed", str(args.seed)],
+        quiet=True,
+    )
     run([meltano, "run", "tap-marina-s3", "target-duckdb", "dbt:run", "dbt:snapshot"])
     print_counts(WAREHOUSE)
     docs = ROOT / "output" / "docs"
     run([meltano, "invoke", "dbt:docs-generate", "--target-path", str(docs)], quiet=True)
-    print(f"\nLineage docs: {docs / 'index.html'}  (serve them: .venv/bin/meltano invoke dbt:docs-serve "
-          f"--target-path {docs})")
-    print(f"\nWarehouse: {WAREHOUSE} (DuckDB; the next `make demo` starts it again from scratch). Query it:\n"
-          f"  .venv/bin/python -c \"import duckdb; duckdb.connect('{WAREHOUSE.relative_to(ROOT)}', read_only=True)"
-          ".sql('select * from DW_MOLO_DAILY_SLIP_COUNT_VW limit 5').show()\"\n"
-          "  (STG_* = the loaded exports, DW_* = the warehouse tables and marts, *_HIST = history)\n")
+    print(
+        f"\nLineage docs: {docs / 'index.html'}  (serve them: .venv/bin/meltano invoke dbt:docs-serve "
+        f"--target-path {docs})"
+    )
+    print(
+        f"\nWarehouse: {WAREHOUSE} (DuckDB; the next `make demo` starts it again from scratch). Query it:\n"
+        f"  .venv/bin/python -c \"import duckdb; duckdb.connect('{WAREHOUSE.relative_to(ROOT)}', read_only=True)"
+        ".sql('select * from DW_MOLO_DAILY_SLIP_COUNT_VW limit 5').show()\"\n"
+        "  (STG_* = the loaded exports, DW_* = the warehouse tables and marts, *_HIST = history)\n"
+    )
     # The run summary comes last, once: the report of the dbt run above (no notification)
     print("Run summary (DW_ETL_RUN_LOG):", flush=True)
-    report = subprocess.run([meltano, "invoke", "marina-ops", "report", "--no-notify"], cwd=ROOT,
-                            env={**os.environ, **DEMO_ENV}, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True)
+    report = subprocess.run(
+        [meltano, "invoke", "marina-ops", "report", "--no-notify"],
+        cwd=ROOT,
+        env={**os.environ, **DEMO_ENV},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     sys.stdout.write(report.stdout)
     if report.returncode != 0:
         sys.stdout.write(report.stderr[-2000:])
@@ -90,23 +106,27 @@ def main() -> int:
 
 def print_counts(path: Path) -> None:
     con = duckdb.connect(str(path), read_only=True)
-    tables = {name.upper() for (name,) in con.execute(
-        "SELECT table_name FROM information_schema.tables "
-        "WHERE table_schema = 'main' AND table_type = 'BASE TABLE'").fetchall()}
+    tables = {
+        name.upper()
+        for (name,) in con.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main' AND table_type = 'BASE TABLE'"
+        ).fetchall()
+    }
     # STG_<SYSTEM>_<TABLE> are the loader's tables (dbt's staging views are STG_<SYSTEM>__<TABLE>)
     stg = sorted(t for t in tables if t.startswith("STG_") and "__" not in t)
     print(f"\n{'table':<42}{'STG rows':>10}{'DW rows':>10}{'deleted':>9}")
     totals = [0, 0, 0]
     for name in stg:
-        suffix = name[len("STG_"):]
+        suffix = name[len("STG_") :]
         stg_rows = con.execute(f'SELECT count(*) FROM "{name}"').fetchone()[0]
         dw_rows = deleted = None
         if f"DW_{suffix}" in tables:
             dw_rows, deleted = con.execute(
                 f'SELECT count(*), count(*) FILTER (WHERE "DW_IS_DELETED" = 1) FROM "DW_{suffix}"'
             ).fetchone()
-        print(f"{suffix:<42}{stg_rows:>10}{'' if dw_rows is None else dw_rows:>10}"
-              f"{'' if deleted is None else deleted:>9}")
+        print(
+            f"{suffix:<42}{stg_rows:>10}{'' if dw_rows is None else dw_rows:>10}{'' if deleted is None else deleted:>9}"
+        )
         totals[0] += stg_rows
         totals[1] += dw_rows or 0
         totals[2] += deleted or 0
@@ -123,9 +143,12 @@ def print_counts(path: Path) -> None:
 
 
 def views(con) -> set[str]:
-    return {name.upper() for (name,) in con.execute(
-        "SELECT table_name FROM information_schema.tables "
-        "WHERE table_schema = 'main' AND table_type = 'VIEW'").fetchall()}
+    return {
+        name.upper()
+        for (name,) in con.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main' AND table_type = 'VIEW'"
+        ).fetchall()
+    }
 
 
 if __name__ == "__main__":

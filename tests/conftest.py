@@ -54,15 +54,17 @@ class Project:
 
     def env(self) -> dict[str, str]:
         env = dict(os.environ)
-        env.update({
-            "MELTANO_SEND_ANONYMOUS_USAGE_STATS": "false",
-            "MELTANO_ENVIRONMENT": "dev",
-            "TAP_MARINA_S3_MOLO_PATH": str(self.exports / "molo"),
-            "TAP_MARINA_S3_STELLAR_PATH": str(self.exports / "stellar"),
-            "TARGET_DUCKDB_DUCKDB_PATH": str(self.warehouse),
-            "TARGET_ORACLE_DUCKDB_PATH": str(self.warehouse),
-            "MARINA_DUCKDB_PATH": str(self.warehouse),
-        })
+        env.update(
+            {
+                "MELTANO_SEND_ANONYMOUS_USAGE_STATS": "false",
+                "MELTANO_ENVIRONMENT": "dev",
+                "TAP_MARINA_S3_MOLO_PATH": str(self.exports / "molo"),
+                "TAP_MARINA_S3_STELLAR_PATH": str(self.exports / "stellar"),
+                "TARGET_DUCKDB_DUCKDB_PATH": str(self.warehouse),
+                "TARGET_ORACLE_DUCKDB_PATH": str(self.warehouse),
+                "MARINA_DUCKDB_PATH": str(self.warehouse),
+            }
+        )
         return env
 
     def publish(self, source: Path, export: dict) -> None:
@@ -72,13 +74,9 @@ class Project:
         shutil.copy2(source / export["path"], target)
 
     def meltano(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-        result = subprocess.run(
-            [str(MELTANO), *args], cwd=ROOT, env=self.env(), capture_output=True, text=True
-        )
+        result = subprocess.run([str(MELTANO), *args], cwd=ROOT, env=self.env(), capture_output=True, text=True)
         if check and result.returncode != 0:
-            raise AssertionError(
-                f"meltano {' '.join(args)} failed ({result.returncode}):\n{result.stderr[-6000:]}"
-            )
+            raise AssertionError(f"meltano {' '.join(args)} failed ({result.returncode}):\n{result.stderr[-6000:]}")
         return result
 
     def run(self, *blocks: str, full_refresh: bool = False) -> subprocess.CompletedProcess:

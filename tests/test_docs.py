@@ -22,16 +22,23 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-
 from conftest import ROOT, TABLES, Project, generate
 
 CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-MART = "dw_molo_daily_slip_occupancy_vw"   # whose lineage graph is checked and saved
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+MART = "dw_molo_daily_slip_occupancy_vw"  # whose lineage graph is checked and saved
 SCREENSHOT = ROOT / "output" / "docs-lineage.png"
 GRAIN = re.compile(r"\bone row per\b", re.IGNORECASE)
-DOCUMENTED_TYPES = ("model", "snapshot")   # and every source table
+DOCUMENTED_TYPES = ("model", "snapshot")  # and every source table
 
 
 @dataclass
@@ -135,7 +142,7 @@ def dw_ancestors(manifest: dict, uid: str) -> set[str]:
             continue
         seen.add(parent)
         node = manifest["nodes"].get(parent)
-        if node is None:           # a source
+        if node is None:  # a source
             continue
         if is_dw(node):
             found.add(parent)
@@ -219,9 +226,12 @@ def test_docs_site_lists_every_catalog_tables_dw_model(manifest, catalog, url, p
     tree.get_by_text("Database", exact=True).click()
     tree.locator("a:visible", has_text="marina").first.click()
     tree.locator("a:visible", has_text="main").first.click()
-    listed = set(page.evaluate(
-        "() => Array.from(document.querySelectorAll('model-tree a'))"
-        ".filter(a => a.offsetParent !== null).map(a => a.textContent.replace(/\\s+/g, ''))"))
+    listed = set(
+        page.evaluate(
+            "() => Array.from(document.querySelectorAll('model-tree a'))"
+            ".filter(a => a.offsetParent !== null).map(a => a.textContent.replace(/\\s+/g, ''))"
+        )
+    )
     assert expected <= listed, f"Database tab does not list {sorted(expected - listed)}"
 
     # a DW model's page shows its grain sentence and the shared doc blocks, rendered
@@ -231,14 +241,19 @@ def test_docs_site_lists_every_catalog_tables_dw_model(manifest, catalog, url, p
     text = page.locator("body").inner_text()
     assert "One row per MOLO slip (key ID), current and soft-deleted." in text
     assert "{{ doc(" not in text
+
     def plain(markdown: str) -> str:
         return re.sub(r"\s+", " ", re.sub(r"[*\\]", "", markdown))
+
     assert plain(manifest["docs"]["doc.marina.grain_dw"]["block_contents"]) in plain(text)
 
 
 def documented(manifest: dict) -> dict[str, dict]:
-    nodes = {uid: n for uid, n in manifest["nodes"].items()
-             if n["resource_type"] in DOCUMENTED_TYPES and n["package_name"] == "marina"}
+    nodes = {
+        uid: n
+        for uid, n in manifest["nodes"].items()
+        if n["resource_type"] in DOCUMENTED_TYPES and n["package_name"] == "marina"
+    }
     nodes.update(manifest["sources"])
     return nodes
 
@@ -266,8 +281,7 @@ def test_every_built_column_is_documented(manifest, catalog):
 
 def test_shared_columns_reuse_one_doc_block(manifest):
     """DW_* and SDC_* columns carry the text of their doc block, the same everywhere."""
-    blocks = {d["name"]: d["block_contents"]
-              for d in manifest["docs"].values() if d["package_name"] == "marina"}
+    blocks = {d["name"]: d["block_contents"] for d in manifest["docs"].values() if d["package_name"] == "marina"}
     shared = {name.upper(): text for name, text in blocks.items() if name.startswith(("dw_", "sdc_"))}
     assert {"DW_ID", "DW_IS_DELETED", "DW_SOURCE_KEY", "SDC_ROW_HASH", "SDC_SOURCE_KEY"} <= set(shared)
     uses = 0

@@ -15,7 +15,6 @@ import zipfile
 
 import pytest
 import yaml
-
 from conftest import CATALOG, MELTANO, ROOT, TABLES, Project, dw_table, generate, key_sql, stg_table
 
 ROWS = 2500
@@ -23,10 +22,13 @@ OMITTED = "molo_boats"  # missing from the third export
 LOAD = ("tap-marina-s3", "target-duckdb", "dbt:run")
 PIPELINE = (*LOAD, "dbt:snapshot")  # + history of the DW tables (transform/snapshots)
 # stream -> history table, and the snapshot meta column names, from the dbt project
-HISTORY = {re.fullmatch(r"ref\('dw_(\w+)'\)", s["relation"]).group(1): s["config"]["alias"]
-           for s in yaml.safe_load((ROOT / "transform" / "snapshots" / "marina_history.yml").read_text())["snapshots"]}
-HIST_COLUMNS = yaml.safe_load((ROOT / "transform" / "dbt_project.yml").read_text())[
-    "snapshots"]["marina"]["+snapshot_meta_column_names"]
+HISTORY = {
+    re.fullmatch(r"ref\('dw_(\w+)'\)", s["relation"]).group(1): s["config"]["alias"]
+    for s in yaml.safe_load((ROOT / "transform" / "snapshots" / "marina_history.yml").read_text())["snapshots"]
+}
+HIST_COLUMNS = yaml.safe_load((ROOT / "transform" / "dbt_project.yml").read_text())["snapshots"]["marina"][
+    "+snapshot_meta_column_names"
+]
 
 
 def dw_state(project: Project, stream: str) -> dict[str, tuple]:
@@ -47,8 +49,8 @@ def content_digest(project: Project) -> dict[str, str]:
     digests = {}
     for stream in TABLES:
         digests[stream] = project.query(
-            f'SELECT md5(string_agg({key_sql(stream)} || \':\' || "DW_ID" || \':\' || '
-            f'"DW_ROW_HASH" || \':\' || "DW_IS_DELETED" || \':\' || "DW_SOURCE_KEY", \',\' '
+            f"SELECT md5(string_agg({key_sql(stream)} || ':' || \"DW_ID\" || ':' || "
+            f"\"DW_ROW_HASH\" || ':' || \"DW_IS_DELETED\" || ':' || \"DW_SOURCE_KEY\", ',' "
             f'ORDER BY "DW_ID")) FROM "{dw_table(stream)}"'
         )[0][0]
     return digests
@@ -79,8 +81,13 @@ def history(workdir):
     project.run(*PIPELINE)
     states.append(snapshot(project))
     return {
-        "manifest": manifest, "by_version": by_version, "project": project, "source": source,
-        "states": states, "digests": digests, "dbt_test": tests_after_2,
+        "manifest": manifest,
+        "by_version": by_version,
+        "project": project,
+        "source": source,
+        "states": states,
+        "digests": digests,
+        "dbt_test": tests_after_2,
     }
 
 
@@ -146,12 +153,16 @@ def test_table_missing_from_export_is_not_deleted(history):
     export2 = next(e for e in history["by_version"][2] if e["system"] == TABLES[OMITTED]["system"])
     assert sources == [(export2["path"].split("/", 1)[1],)], "staging keeps the last complete snapshot"
     audit = project.query(
-        'SELECT "PRESENT" FROM "STG_MARINA_LOAD_AUDIT" WHERE "TABLE_NAME" = ? '
-        'ORDER BY "STARTED_AT" DESC LIMIT 1', [OMITTED])
+        'SELECT "PRESENT" FROM "STG_MARINA_LOAD_AUDIT" WHERE "TABLE_NAME" = ? ORDER BY "STARTED_AT" DESC LIMIT 1',
+        [OMITTED],
+    )
     assert audit and not audit[0][0]
     # the other tables of that export did get its changes
-    other = next(s for s, i in tables_of(history, 3).items()
-                 if i.get("present") and i.get("updated") and TABLES[s]["system"] == TABLES[OMITTED]["system"])
+    other = next(
+        s
+        for s, i in tables_of(history, 3).items()
+        if i.get("present") and i.get("updated") and TABLES[s]["system"] == TABLES[OMITTED]["system"]
+    )
     assert any(after[other][k] != before[other][k] for k in tables_of(history, 3)[other]["updated"])
 
 
@@ -166,16 +177,26 @@ def test_interrupted_load_then_rerun_matches_uninterrupted(history, workdir):
     # The second load dies in the middle of a stream: the loader's input is cut mid-line.
     stream_file = project.base / "singer.jsonl"
     with open(stream_file, "wb") as out:
-        subprocess.run([str(MELTANO), "invoke", "tap-marina-s3"], cwd=ROOT, env=project.env(),
-                       stdout=out, stderr=subprocess.DEVNULL, check=True)
+        subprocess.run(
+            [str(MELTANO), "invoke", "tap-marina-s3"],
+            cwd=ROOT,
+            env=project.env(),
+            stdout=out,
+            stderr=subprocess.DEVNULL,
+            check=True,
+        )
     data = stream_file.read_bytes()
-    cut = subprocess.run([str(MELTANO), "invoke", "target-duckdb"], cwd=ROOT, env=project.env(),
-                         input=data[: len(data) // 2], capture_output=True)
+    cut = subprocess.run(
+        [str(MELTANO), "invoke", "target-duckdb"],
+        cwd=ROOT,
+        env=project.env(),
+        input=data[: len(data) // 2],
+        capture_output=True,
+    )
     assert cut.returncode != 0, "a stream cut mid-line must fail the load"
     expected = {1: tables_of(history, 1), 2: tables_of(history, 2)}
     for stream in TABLES:  # every staging table holds one complete export, never a part
-        count, keys = project.query(
-            f'SELECT count(*), count(DISTINCT "SDC_SOURCE_KEY") FROM "{stg_table(stream)}"')[0]
+        count, keys = project.query(f'SELECT count(*), count(DISTINCT "SDC_SOURCE_KEY") FROM "{stg_table(stream)}"')[0]
         assert keys <= 1, stream
         assert count in {expected[1][stream]["rows"], expected[2][stream]["rows"]}, stream
     project.run(*LOAD)
@@ -192,8 +213,7 @@ def test_a_failing_export_lands_no_table_and_dbt_merges_nothing(history, workdir
     for export in by_version[1]:
         project.publish(source, export)
     project.run(*LOAD)
-    sources_before = {s: project.query(f'SELECT DISTINCT "SDC_SOURCE_KEY" FROM "{stg_table(s)}"')
-                      for s in TABLES}
+    sources_before = {s: project.query(f'SELECT DISTINCT "SDC_SOURCE_KEY" FROM "{stg_table(s)}"') for s in TABLES}
     digest_before = content_digest(project)
 
     molo2 = next(e for e in by_version[2] if e["system"] == "molo")
@@ -211,11 +231,11 @@ def test_a_failing_export_lands_no_table_and_dbt_merges_nothing(history, workdir
             project.publish(source, export)
     failed = project.meltano("run", "--state-id-suffix", project.suffix, *LOAD, check=False)
     assert failed.returncode != 0
-    assert "max_reject_ratio" in failed.stderr and bad_table["source_file"] in failed.stderr, \
-        failed.stderr[-3000:]
+    assert "max_reject_ratio" in failed.stderr and bad_table["source_file"] in failed.stderr, failed.stderr[-3000:]
     for stream in TABLES:
-        assert project.query(f'SELECT DISTINCT "SDC_SOURCE_KEY" FROM "{stg_table(stream)}"') == \
-            sources_before[stream], stream
+        assert (
+            project.query(f'SELECT DISTINCT "SDC_SOURCE_KEY" FROM "{stg_table(stream)}"') == sources_before[stream]
+        ), stream
     project.meltano("invoke", "dbt:run")
     assert content_digest(project) == digest_before
 
@@ -241,8 +261,10 @@ def expected_history(history, stream: str, run_at: list) -> dict[str, list[tuple
         for kind, deleted in (("updated", 0), ("deleted", 1)):
             for key in info.get(kind, []):
                 starts[key].append((at, deleted))
-    return {key: [(f, s[i + 1][0] if i + 1 < len(s) else None, d) for i, (f, d) in enumerate(s)]
-            for key, s in starts.items()}
+    return {
+        key: [(f, s[i + 1][0] if i + 1 < len(s) else None, d) for i, (f, d) in enumerate(s)]
+        for key, s in starts.items()
+    }
 
 
 def test_history_has_one_version_per_change(history):
@@ -256,8 +278,8 @@ def test_history_has_one_version_per_change(history):
     updated_keys = 0
     for stream, table in HISTORY.items():
         rows = history["project"].query(
-            f'SELECT {key_sql(stream)}, "{valid_from}", "{valid_to}", "DW_IS_DELETED" FROM "{table}" '
-            f'ORDER BY 1, 2')
+            f'SELECT {key_sql(stream)}, "{valid_from}", "{valid_to}", "DW_IS_DELETED" FROM "{table}" ORDER BY 1, 2'
+        )
         got: dict[str, list[tuple]] = {}
         for key, start, end, deleted in rows:
             got.setdefault(key, []).append((start, end, int(deleted)))

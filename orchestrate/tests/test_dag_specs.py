@@ -6,6 +6,7 @@ import re
 from datetime import timedelta
 
 import pytest
+
 from marina_orchestrate.notify import notify_failure
 from marina_orchestrate.settings import Settings
 from marina_orchestrate.specs import dag_arguments, dag_specs, task_environment, task_id
@@ -21,9 +22,7 @@ def test_cached_schedules_match_meltano(schedule_export, cached_schedules):
 
 
 def test_one_dag_per_schedule_with_its_cron(specs, project):
-    assert {s["name"]: s["interval"] for s in project["schedules"]} == {
-        name: spec.cron for name, spec in specs.items()
-    }
+    assert {s["name"]: s["interval"] for s in project["schedules"]} == {name: spec.cron for name, spec in specs.items()}
     assert len({spec.dag_id for spec in specs.values()}) == len(specs)
 
 
@@ -81,40 +80,78 @@ def test_dag_arguments_prevent_overlap_and_retry_with_backoff(specs):
 
 
 def test_settings_from_environment_variables(specs):
-    settings = Settings.from_env({
-        "MARINA_TASK_RETRIES": "5", "MARINA_RETRY_DELAY_SECONDS": "60",
-        "MARINA_RETRY_BACKOFF": "3", "MELTANO_ENVIRONMENT": "prod",
-        "MARINA_MELTANO_BIN": "/opt/meltano", "MELTANO_PROJECT_ROOT": "/srv/marina",
-    })
+    settings = Settings.from_env(
+        {
+            "MARINA_TASK_RETRIES": "5",
+            "MARINA_RETRY_DELAY_SECONDS": "60",
+            "MARINA_RETRY_BACKOFF": "3",
+            "MELTANO_ENVIRONMENT": "prod",
+            "MARINA_MELTANO_BIN": "/opt/meltano",
+            "MELTANO_PROJECT_ROOT": "/srv/marina",
+        }
+    )
     defaults = dag_arguments(specs["marina-daily"], settings)["default_args"]
     assert (defaults["retries"], defaults["retry_delay"], defaults["retry_exponential_backoff"]) == (
-        5, timedelta(seconds=60), 3.0)
-    assert settings.meltano_argv("run", "dbt:build") == [
-        "/opt/meltano", "--environment=prod", "run", "dbt:build"]
+        5,
+        timedelta(seconds=60),
+        3.0,
+    )
+    assert settings.meltano_argv("run", "dbt:build") == ["/opt/meltano", "--environment=prod", "run", "dbt:build"]
     assert str(settings.project_root) == "/srv/marina"
 
 
 def test_list_tasks_run_as_one_invocation_and_ids_stay_unique():
-    export = {"schedules": {"elt": [], "job": [{
-        "name": "x", "interval": "@daily", "cron_interval": "0 0 * * *", "env": {"A": "1"},
-        "job": {"name": "j", "tasks": [["tap-a target-b", "dbt:run"], "dbt:run", "dbt:run"]},
-    }]}}
+    export = {
+        "schedules": {
+            "elt": [],
+            "job": [
+                {
+                    "name": "x",
+                    "interval": "@daily",
+                    "cron_interval": "0 0 * * *",
+                    "env": {"A": "1"},
+                    "job": {"name": "j", "tasks": [["tap-a target-b", "dbt:run"], "dbt:run", "dbt:run"]},
+                }
+            ],
+        }
+    }
     (spec,) = dag_specs(export)
     assert [t.args for t in spec.tasks] == [
-        ("run", "tap-a", "target-b", "dbt:run"), ("run", "dbt:run"), ("run", "dbt:run")]
+        ("run", "tap-a", "target-b", "dbt:run"),
+        ("run", "dbt:run"),
+        ("run", "dbt:run"),
+    ]
     assert [t.task_id for t in spec.tasks] == ["tap-a_target-b_dbt.run", "dbt.run", "dbt.run_2"]
     assert task_environment(spec, Settings.from_env({}))["A"] == "1"
 
 
 def test_schedules_without_cron_are_skipped_and_logged(caplog):
-    export = {"schedules": {"job": [{
-        "name": "once", "interval": "@once", "cron_interval": None, "env": {},
-        "job": {"name": "j", "tasks": ["dbt:run"]},
-    }], "elt": [{"name": "old", "interval": "@hourly", "cron_interval": "0 * * * *",
-                 "extractor": "tap-a", "loader": "target-b", "transform": "skip", "env": {}}]}}
+    export = {
+        "schedules": {
+            "job": [
+                {
+                    "name": "once",
+                    "interval": "@once",
+                    "cron_interval": None,
+                    "env": {},
+                    "job": {"name": "j", "tasks": ["dbt:run"]},
+                }
+            ],
+            "elt": [
+                {
+                    "name": "old",
+                    "interval": "@hourly",
+                    "cron_interval": "0 * * * *",
+                    "extractor": "tap-a",
+                    "loader": "target-b",
+                    "transform": "skip",
+                    "env": {},
+                }
+            ],
+        }
+    }
     specs = dag_specs(export)
-    assert [(s.dag_id, [t.args for t in s.tasks]) for s in specs] == [
-        ("meltano_old", [("schedule", "run", "old")])]
+    assert [(s.dag_id, [t.args for t in s.tasks]) for s in specs] == [("meltano_old", [("schedule", "run", "old")])]
     assert "'once' has no cron interval" in caplog.text
 
 
@@ -123,10 +160,13 @@ def test_rejects_other_json():
         dag_specs({"jobs": []})
 
 
-@pytest.mark.parametrize("text, expected", [
-    ("tap-marina-s3 target-oracle", "tap-marina-s3_target-oracle"),
-    ("marina-ops:build-if-new", "marina-ops.build-if-new"),
-    ("a  b/c", "a_b_c"),
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("tap-marina-s3 target-oracle", "tap-marina-s3_target-oracle"),
+        ("marina-ops:build-if-new", "marina-ops.build-if-new"),
+        ("a  b/c", "a_b_c"),
+    ],
+)
 def test_task_id(text, expected):
     assert task_id(text) == expected

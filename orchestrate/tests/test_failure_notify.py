@@ -10,14 +10,18 @@ from types import SimpleNamespace
 from marina_orchestrate.notify import failure_command, notify_failure
 from marina_orchestrate.settings import DEFAULT_NOTIFY_COMMAND, Settings
 
-TI = SimpleNamespace(dag_id="meltano_marina-daily", task_id="dbt.build", run_id="scheduled__x",
-                     try_number=4, log_url="http://airflow/log?x=1")
+TI = SimpleNamespace(
+    dag_id="meltano_marina-daily",
+    task_id="dbt.build",
+    run_id="scheduled__x",
+    try_number=4,
+    log_url="http://airflow/log?x=1",
+)
 CONTEXT = {"ti": TI, "exception": RuntimeError("Bash command failed. exit code 1")}
 
 
 def test_default_command_is_marina_ops_notify_failure():
-    argv = failure_command(CONTEXT, Settings.from_env({"MARINA_MELTANO_BIN": "meltano",
-                                                       "MELTANO_ENVIRONMENT": "prod"}))
+    argv = failure_command(CONTEXT, Settings.from_env({"MARINA_MELTANO_BIN": "meltano", "MELTANO_ENVIRONMENT": "prod"}))
     assert argv[:6] == ["meltano", "--environment=prod", "invoke", "marina-ops", "notify", "--status"]
     assert argv[6] == "failure"
     assert argv[argv.index("--job") + 1] == "meltano_marina-daily"

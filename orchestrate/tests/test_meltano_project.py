@@ -20,8 +20,7 @@ def test_every_job_task_resolves(project, meltano):
     blocks = [word for job in project["jobs"] for task in job["tasks"] for word in task.split()]
     meltano("run", "--dry-run", *blocks)
     commands = {
-        plugin["name"]: set(plugin.get("commands") or {})
-        for kind in project["plugins"].values() for plugin in kind
+        plugin["name"]: set(plugin.get("commands") or {}) for kind in project["plugins"].values() for plugin in kind
     }
     missing = [b for b in blocks if ":" in b and b.split(":")[1] not in commands.get(b.split(":")[0], set())]
     assert missing == []

@@ -10,7 +10,6 @@ import socket
 import subprocess
 
 import pytest
-
 from conftest import MELTANO, ROOT
 
 PLUGIN_ENV_PREFIXES = ("TAP_MARINA_S3_", "TARGET_ORACLE_", "MARINA_", "ORACLE_", "DBT_", "MELTANO_")
@@ -18,8 +17,12 @@ PLUGIN_ENV_PREFIXES = ("TAP_MARINA_S3_", "TARGET_ORACLE_", "MARINA_", "ORACLE_",
 
 def meltano_env(tmp_path, **extra: str) -> dict:
     env = {k: v for k, v in os.environ.items() if not k.startswith(PLUGIN_ENV_PREFIXES)}
-    return {**env, "MELTANO_SEND_ANONYMOUS_USAGE_STATS": "false",
-            "MELTANO_DATABASE_URI": f"sqlite:///{tmp_path / 'meltano.db'}", **extra}
+    return {
+        **env,
+        "MELTANO_SEND_ANONYMOUS_USAGE_STATS": "false",
+        "MELTANO_DATABASE_URI": f"sqlite:///{tmp_path / 'meltano.db'}",
+        **extra,
+    }
 
 
 def closed_port() -> int:
@@ -31,10 +34,21 @@ def closed_port() -> int:
 def test_prod_run_with_a_bucket_unset_fails_by_name_before_reading(tmp_path):
     """The loader has settings (a closed local port: it never gets to connect); the MOLO bucket
     variable is unset. The tap must stop before its first stream, naming the variable."""
-    env = meltano_env(tmp_path, MARINA_STELLAR_BUCKET="stellar-bucket", ORACLE_USER="marina",
-                      ORACLE_PASSWORD="pw", ORACLE_DSN=f"127.0.0.1:{closed_port()}/svc")
-    result = subprocess.run([str(MELTANO), "--environment=prod", "run", "tap-marina-s3", "target-oracle"],
-                            cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    env = meltano_env(
+        tmp_path,
+        MARINA_STELLAR_BUCKET="stellar-bucket",
+        ORACLE_USER="marina",
+        ORACLE_PASSWORD="pw",
+        ORACLE_DSN=f"127.0.0.1:{closed_port()}/svc",
+    )
+    result = subprocess.run(
+        [str(MELTANO), "--environment=prod", "run", "tap-marina-s3", "target-oracle"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     output = result.stdout + result.stderr
     assert result.returncode != 0
     assert "MARINA_MOLO_BUCKET is not set for environment prod" in output, output[-3000:]
@@ -44,9 +58,13 @@ def test_prod_run_with_a_bucket_unset_fails_by_name_before_reading(tmp_path):
 
 
 def test_every_setting_has_a_description(project):
-    missing = [f"{plugin['name']}.{setting['name']}"
-               for kind in project["plugins"].values() for plugin in kind
-               for setting in plugin.get("settings") or [] if not setting.get("description")]
+    missing = [
+        f"{plugin['name']}.{setting['name']}"
+        for kind in project["plugins"].values()
+        for plugin in kind
+        for setting in plugin.get("settings") or []
+        if not setting.get("description")
+    ]
     assert missing == []
 
 
@@ -65,9 +83,23 @@ def test_dbt_target_from_the_shell_is_kept_for_the_refusal(tmp_path, environment
     which marina-ops refuses when it differs (orchestrate/ops/tests)."""
     other = "oracle" if fixed == "duckdb" else "duckdb"
     result = subprocess.run(
-        [str(MELTANO), f"--environment={environment}", "invoke", "--print-var", "DBT_TARGET",
-         "--print-var", "MARINA_DBT_TARGET_REQUESTED", "marina-ops", "--help"],
-        cwd=ROOT, env=meltano_env(tmp_path, DBT_TARGET=other), capture_output=True, text=True, timeout=300)
+        [
+            str(MELTANO),
+            f"--environment={environment}",
+            "invoke",
+            "--print-var",
+            "DBT_TARGET",
+            "--print-var",
+            "MARINA_DBT_TARGET_REQUESTED",
+            "marina-ops",
+            "--help",
+        ],
+        cwd=ROOT,
+        env=meltano_env(tmp_path, DBT_TARGET=other),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert f"DBT_TARGET={fixed}\n" in result.stdout, result.stdout + result.stderr[-2000:]
     assert f"MARINA_DBT_TARGET_REQUESTED={other}\n" in result.stdout
 

@@ -16,7 +16,7 @@ def test_meltano_schedule_run_of_a_failing_job_notifies_and_writes_its_log(tmp_p
     received: list[dict] = []
 
     class Hook(http.server.BaseHTTPRequestHandler):
-        def do_POST(self):  # noqa: N802
+        def do_POST(self):
             received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
             self.send_response(200)
             self.end_headers()
@@ -40,8 +40,14 @@ def test_meltano_schedule_run_of_a_failing_job_notifies_and_writes_its_log(tmp_p
         "MARINA_LOG_DIR": str(tmp_path / "logs"),
     }
     try:
-        result = subprocess.run([str(MELTANO), "schedule", "run", "marina-hourly"], cwd=ROOT, env=env,
-                                capture_output=True, text=True, timeout=600)
+        result = subprocess.run(
+            [str(MELTANO), "schedule", "run", "marina-hourly"],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
     finally:
         server.shutdown()
         server.server_close()

@@ -12,13 +12,15 @@ import uuid
 
 import boto3
 import pytest
+from conftest import run_meltano
 from moto import server as moto_server
 
-from conftest import run_meltano
-
 BUCKET = "marina-meltano-state"
-KEYS = {"AWS_ACCESS_KEY_ID": "testing-key", "AWS_SECRET_ACCESS_KEY": "testing-secret",
-        "AWS_DEFAULT_REGION": "us-east-1"}
+KEYS = {
+    "AWS_ACCESS_KEY_ID": "testing-key",
+    "AWS_SECRET_ACCESS_KEY": "testing-secret",
+    "AWS_DEFAULT_REGION": "us-east-1",
+}
 
 
 @pytest.fixture(scope="module")
@@ -42,12 +44,20 @@ def monkeypatch_module():
 
 def test_prod_state_is_written_to_and_read_from_s3(endpoint):
     prefix = f"state-{uuid.uuid4().hex[:8]}"
-    remote = {"MELTANO_STATE_BACKEND_URI": f"s3://{BUCKET}/{prefix}",
-              # botocore's own endpoint variable: Meltano's S3 client takes it like any boto3 client
-              "AWS_ENDPOINT_URL_S3": endpoint, **KEYS}
+    remote = {
+        "MELTANO_STATE_BACKEND_URI": f"s3://{BUCKET}/{prefix}",
+        # botocore's own endpoint variable: Meltano's S3 client takes it like any boto3 client
+        "AWS_ENDPOINT_URL_S3": endpoint,
+        **KEYS,
+    }
     state_id = f"prod:tap-marina-s3-to-target-oracle-{prefix}"
-    state = {"singer_state": {"bookmarks": {"marina_load_audit": {"loaded_exports": {
-        "molo": [{"key": "molo/backup_2025-11-17.zip", "size": 123}]}}}}}
+    state = {
+        "singer_state": {
+            "bookmarks": {
+                "marina_load_audit": {"loaded_exports": {"molo": [{"key": "molo/backup_2025-11-17.zip", "size": 123}]}}
+            }
+        }
+    }
     run_meltano("--environment=prod", "state", "set", "--force", state_id, json.dumps(state), env=remote)
 
     objects = boto3.client("s3", endpoint_url=endpoint).list_objects_v2(Bucket=BUCKET, Prefix=prefix)

@@ -59,14 +59,16 @@ class Meter:
             raise ExportError(
                 f"{self.export}: member {self.name!r} inflates to more than "
                 f"{limits.max_member_bytes:,} bytes (setting max_member_bytes); refused after "
-                f"{self.inflated:,} bytes. If the export is genuine, raise the limit.")
+                f"{self.inflated:,} bytes. If the export is genuine, raise the limit."
+            )
         consumed = max(self.consumed(), 0)
         if inflated > RATIO_FLOOR and inflated > limits.max_compression_ratio * max(consumed, 1):
             raise ExportError(
                 f"{self.export}: member {self.name!r} expands more than "
                 f"{limits.max_compression_ratio:g}x ({inflated:,} bytes from the {consumed:,} "
                 f"compressed bytes read for it; setting max_compression_ratio); refused after "
-                f"{self.inflated:,} bytes. If the export is genuine, raise the limit.")
+                f"{self.inflated:,} bytes. If the export is genuine, raise the limit."
+            )
         self.inflated = inflated
 
 
@@ -125,7 +127,7 @@ class ZipArchive(Archive):
         info = self.zip.getinfo(name)
         # zipfile keeps the compressed bytes still to read of the member (CPython, all versions
         # since 3.x); without it, the declared compressed size is the bound
-        consumed = (lambda: info.compress_size - getattr(stream, "_compress_left", 0))
+        consumed = lambda: info.compress_size - getattr(stream, "_compress_left", 0)
         return _Guarded(stream, self.export, name, Meter(self.export, name, self.limits, consumed))
 
     def close(self) -> None:

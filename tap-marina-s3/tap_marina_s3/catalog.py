@@ -115,9 +115,7 @@ def load_catalog() -> tuple[Table, ...]:
             source_file=e["source_file"],
             staging_table=e["staging_table"],
             primary_key=tuple(e["primary_key"]),
-            columns=tuple(
-                Column(c["name"], c.get("source"), c["oracle_type"]) for c in e["columns"]
-            ),
+            columns=tuple(Column(c["name"], c.get("source"), c["oracle_type"]) for c in e["columns"]),
         )
         for e in yaml.load(text, Loader=_SAFE_LOADER)  # noqa: S506 - a safe loader
     )

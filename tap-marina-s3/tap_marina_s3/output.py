@@ -10,7 +10,6 @@ from __future__ import annotations
 import sys
 
 import msgspec
-
 from singer_sdk.contrib.msgspec import MsgSpecWriter
 from singer_sdk.singerlib.encoding.simple import Message, RecordMessage
 

@@ -49,8 +49,9 @@ def location_problem(config: Mapping, system: str, environment: str) -> str | No
     )
 
 
-def late_problem(system: str, refs: list[ExportRef], max_hours: float, where: str,
-                 now: dt.datetime | None = None) -> str | None:
+def late_problem(
+    system: str, refs: list[ExportRef], max_hours: float, where: str, now: dt.datetime | None = None
+) -> str | None:
     """Why the newest export of `system` is too old (or missing), or None. Age counts from
     the export's arrival (its LastModified / file time), which is when a drop happens."""
     if not max_hours:
@@ -58,16 +59,20 @@ def late_problem(system: str, refs: list[ExportRef], max_hours: float, where: st
     label = SYSTEMS[system]["label"]
     setting = f"{system}_max_export_age_hours={max_hours:g}"
     if not refs:
-        return (f"Late {label} export: no export at all in {where} ({setting}); check the "
-                "bucket/prefix, or ask the vendor whether the export was sent")
-    now = now or dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+        return (
+            f"Late {label} export: no export at all in {where} ({setting}); check the "
+            "bucket/prefix, or ask the vendor whether the export was sent"
+        )
+    now = now or dt.datetime.now(dt.UTC).replace(tzinfo=None)
     newest = max(refs, key=lambda r: (r.last_modified, r.key))
     age = (now - newest.last_modified).total_seconds() / 3600
     if age <= max_hours:
         return None
-    return (f"Late {label} export: nothing new since {newest.last_modified:%Y-%m-%d %H:%M} UTC "
-            f"({age:.0f} h ago, newest {newest.key} in {where}; {setting}); ask the vendor "
-            "whether today's export was sent")
+    return (
+        f"Late {label} export: nothing new since {newest.last_modified:%Y-%m-%d %H:%M} UTC "
+        f"({age:.0f} h ago, newest {newest.key} in {where}; {setting}); ask the vendor "
+        "whether today's export was sent"
+    )
 
 
 def check(config: Mapping, systems: list[str], store_for) -> None:
@@ -84,8 +89,11 @@ def check(config: Mapping, systems: list[str], store_for) -> None:
         store: Store = store_for(system)
         pattern = config.get(f"{system}_key_pattern") or SYSTEMS[system]["key_pattern"]
         refs = store.list(system, pattern)
-        where = (f"s3://{config[f'{system}_bucket']}/{config.get(f'{system}_prefix') or ''}"
-                 if config.get(f"{system}_bucket") else str(config.get(f"{system}_path")))
+        where = (
+            f"s3://{config[f'{system}_bucket']}/{config.get(f'{system}_prefix') or ''}"
+            if config.get(f"{system}_bucket")
+            else str(config.get(f"{system}_path"))
+        )
         max_hours = float(config.get(f"{system}_max_export_age_hours") or 0)
         problem = late_problem(system, refs, max_hours, where)
         if problem is None:

@@ -27,8 +27,7 @@ Done = tuple[T | None, BaseException | None]
 
 
 class ReadAhead(Generic[T]):
-    def __init__(self, plan: Plan, discard: Callable[[T], None], workers: int = 1,
-                 depth: int | None = None) -> None:
+    def __init__(self, plan: Plan, discard: Callable[[T], None], workers: int = 1, depth: int | None = None) -> None:
         self._plan = plan
         self._discard = discard
         self._depth = depth or workers
@@ -43,7 +42,7 @@ class ReadAhead(Generic[T]):
     def _run(prepare: Callable[[], T]) -> Done:
         try:
             return prepare(), None
-        except BaseException as exc:  # noqa: BLE001 - raised again where the read is taken
+        except BaseException as exc:
             return None, exc
 
     def _fill(self) -> None:

@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import codecs
 import csv
+import hashlib
 import io
 import json
-import hashlib
 import logging
 import re
 import tempfile
@@ -42,8 +42,11 @@ EXTRA_FIELDS = 16  # fields beyond the header that are counted exactly in a too-
 # of order (measured: ~350 MB peak against ~200 MB). Freed memory goes back to the system at
 # once rather than staying cached in the allocator.
 DUCKDB_CONFIG = {
-    "threads": 1, "memory_limit": "320MB", "preserve_insertion_order": True,
-    "allocator_flush_threshold": "8MB", "allocator_bulk_deallocation_flush_threshold": "8MB",
+    "threads": 1,
+    "memory_limit": "320MB",
+    "preserve_insertion_order": True,
+    "allocator_flush_threshold": "8MB",
+    "allocator_bulk_deallocation_flush_threshold": "8MB",
 }
 # DuckDB keeps the CSV buffers it has read in its buffer pool until its memory limit presses
 # (measured: a 123 MB member held 118 MB of them while it was typed; the serial scan of a file
@@ -75,11 +78,16 @@ def csv_source(path: Path, width: int, *, strict: bool, line_bytes: int = 0) -> 
     line_size = max(2 << 20, line_bytes + (1 << 20))
     ncols = width if strict else width + EXTRA_FIELDS
     columns = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(ncols)) + "}"
-    scan = ("null_padding=false, strict_mode=true, parallel=true" if strict else
-            "null_padding=true, strict_mode=false, parallel=false")
-    return (f"read_csv({quote(str(path))}, header=false, columns={columns}, delim=',', "
-            f"quote='\"', escape='\"', nullstr='\x01', {scan}, "
-            f"auto_detect=false, max_line_size={line_size}, buffer_size={2 * line_size})")
+    scan = (
+        "null_padding=false, strict_mode=true, parallel=true"
+        if strict
+        else "null_padding=true, strict_mode=false, parallel=false"
+    )
+    return (
+        f"read_csv({quote(str(path))}, header=false, columns={columns}, delim=',', "
+        f"quote='\"', escape='\"', nullstr='\x01', {scan}, "
+        f"auto_detect=false, max_line_size={line_size}, buffer_size={2 * line_size})"
+    )
 
 
 FETCH_ROWS = 256  # rows per fetch from the streaming result: bounds memory (measured:
@@ -200,6 +208,8 @@ def _records(lines: list[bytes]) -> int:
 def _last_byte(data: bytes, before: int) -> int:
     stripped = data.rstrip(b" ")
     return stripped[-1] if stripped else before
+
+
 LONG_ROW = 3 * BLOCK // 2  # rows up to this length fit DuckDB's default line size (2 MB)
 
 
@@ -237,9 +247,14 @@ class RecordCounter:
     def feed(self, data: bytes) -> None:
         if not data:
             return
-        if (not self._in_quotes and not self._content and self._start == self._offset
-                and len(data) <= LONG_ROW and data[-1] == 0x0A
-                and data.count(b"\r") == data.count(b"\r\n")):
+        if (
+            not self._in_quotes
+            and not self._content
+            and self._start == self._offset
+            and len(data) <= LONG_ROW
+            and data[-1] == 0x0A
+            and data.count(b"\r") == data.count(b"\r\n")
+        ):
             self._lines(data)
         else:
             self._walk(data)
@@ -354,8 +369,7 @@ class Transcoder:
     rows taken out are `removed`). `line_bytes` is the longest row left in the file.
     """
 
-    def __init__(self, folder: Path, stem: str, stats: ReadStats,
-                 max_field_bytes: int = MAX_FIELD_BYTES) -> None:
+    def __init__(self, folder: Path, stem: str, stats: ReadStats, max_field_bytes: int = MAX_FIELD_BYTES) -> None:
         self.folder, self.stem, self.stats = folder, stem, stats
         self.max_field_bytes = max_field_bytes
         self.header: list[str] | None = None
@@ -418,7 +432,8 @@ class Transcoder:
             if sum(map(len, self._header_lines)) > MAX_HEADER_BYTES:
                 raise ExportError(
                     f"{self.stem}: the header row is longer than {MAX_HEADER_BYTES:,} bytes: "
-                    "not a CSV export (or its first line has no line end)")
+                    "not a CSV export (or its first line has no line end)"
+                )
             self._in_quotes ^= line.count(b'"') % 2 == 1
             if not self._in_quotes:
                 text = b"".join(self._header_lines).decode("utf-8").lstrip("\ufeff")
@@ -463,20 +478,28 @@ class Transcoder:
         header, limit = self.header or [], self.max_field_bytes
         fields, complete = row_fields(path, start, end, len(header) + EXTRA_FIELDS)
         names = [header[i] if i < len(header) else f"field {i + 1}" for i in range(len(fields))]
-        errors = [{"column": name, "value": f.prefix_text(),
-                   "error": f"{f.size:,} bytes, over max_field_bytes {limit:,} "
-                            f"(sha256 {f.sha256.hexdigest()})"}
-                  for name, f in zip(names, fields) if f.size > limit]
+        errors = [
+            {
+                "column": name,
+                "value": f.prefix_text(),
+                "error": f"{f.size:,} bytes, over max_field_bytes {limit:,} (sha256 {f.sha256.hexdigest()})",
+            }
+            for name, f in zip(names, fields)
+            if f.size > limit
+        ]
         if not errors and end - start <= limit + ROW_SLACK:
             return None
         if not errors:
-            errors.append({"column": None, "value": None,
-                           "error": f"row of {end - start:,} bytes, over max_field_bytes "
-                                    f"{limit:,} + {ROW_SLACK:,}"})
+            errors.append(
+                {
+                    "column": None,
+                    "value": None,
+                    "error": f"row of {end - start:,} bytes, over max_field_bytes {limit:,} + {ROW_SLACK:,}",
+                }
+            )
         if len(fields) != len(header) or not complete:
             found = f"{len(fields)}" if complete else f"more than {len(fields) - 1}"
-            errors.append({"column": None, "value": None,
-                           "error": f"{found} fields, expected {len(header)}"})
+            errors.append({"column": None, "value": None, "error": f"{found} fields, expected {len(header)}"})
         raw = {name: f.raw_value() for name, f in zip(names, fields)}
         return Reject(row_number, raw, errors, None)
 
@@ -500,7 +523,7 @@ class FieldInfo:
         self.size += len(data)
         self.sha256.update(data)
         if len(self.prefix) < PREFIX_BYTES:
-            self.prefix += data[:PREFIX_BYTES - len(self.prefix)]
+            self.prefix += data[: PREFIX_BYTES - len(self.prefix)]
 
     def prefix_text(self) -> str:
         return self.prefix.decode("utf-8", errors="replace")
@@ -610,7 +633,7 @@ def _is_utf8(data: bytes) -> bool:
     view = memoryview(data)
     try:
         for start in range(0, len(data), UTF8_SLICE):
-            decode(view[start:start + UTF8_SLICE])
+            decode(view[start : start + UTF8_SLICE])
         decode(b"", True)
     except UnicodeDecodeError:
         return False
@@ -663,8 +686,9 @@ def _to_utf8(line: bytes) -> tuple[bytes, bool]:
 class TableReader:
     """Reads one CSV member of one export; yields Singer RECORD lines and rejects."""
 
-    def __init__(self, table: Table, *, day_first: bool = False, work_dir: Path,
-                 max_field_bytes: int = MAX_FIELD_BYTES) -> None:
+    def __init__(
+        self, table: Table, *, day_first: bool = False, work_dir: Path, max_field_bytes: int = MAX_FIELD_BYTES
+    ) -> None:
         self.has_header = False
         self.max_field_bytes = max_field_bytes
         self.table = table
@@ -688,13 +712,20 @@ class TableReader:
     def match_header(self, header: list[str]) -> tuple[list[int | None], list[int]]:
         """Match the file's header to the catalog and record missing and extra columns."""
         positions, extras = match_columns(self.table, header)
-        self.stats.missing_columns = [
-            c.name for c, p in zip(self.table.columns, positions) if p is None]
+        self.stats.missing_columns = [c.name for c, p in zip(self.table.columns, positions) if p is None]
         self.stats.extra_columns = [header[i] for i in extras]
         return positions, extras
 
-    def build_query(self, path: Path, header: list[str], prefix: str = "", *, strict: bool = False,
-                    batch: Lineage | str | None = None, suffix: str = "") -> str:
+    def build_query(
+        self,
+        path: Path,
+        header: list[str],
+        prefix: str = "",
+        *,
+        strict: bool = False,
+        batch: Lineage | str | None = None,
+        suffix: str = "",
+    ) -> str:
         """The typing query. `strict`: every row is known to have exactly the header's fields,
         so DuckDB may scan the file in parallel (it cannot pad short rows in parallel).
 
@@ -719,8 +750,7 @@ class TableReader:
             values.append(f"({sql.render('value', v, x, f)})")
             err = sql.render("error", v, x, f)
             if column.name in table.primary_key:
-                err = (f"coalesce({err}, CASE WHEN {sql.is_null(x, f)} "
-                       "THEN 'primary key column is empty' END)")
+                err = f"coalesce({err}, CASE WHEN {sql.is_null(x, f)} THEN 'primary key column is empty' END)"
             errors.append((column.name, v, f"({err})"))
         fast_names = "".join(f", {e.rsplit(' AS ', 1)[1]}" for e in fast)
         ok = " AND ".join(f"e{i} IS NULL" for i in range(len(names)))
@@ -732,17 +762,22 @@ class TableReader:
         key_text = " || '|' || ".join(f"CAST(v{i} AS VARCHAR)" for i in key_idx)
         key_ok = " AND ".join(f"e{i} IS NULL" for i in key_idx)
         raw_json = "json_object(" + ", ".join(f"{quote(h)}, c{i}" for i, h in enumerate(header)) + ")"
-        error_list = ("list_filter([" + ", ".join(
-            f"{{'column': {quote(name)}, 'value': {v}, 'error': e{i}}}"
-            for i, (name, v, _) in enumerate(errors)
-        ) + "], lambda e: e.error IS NOT NULL)")
+        error_list = (
+            "list_filter(["
+            + ", ".join(
+                f"{{'column': {quote(name)}, 'value': {v}, 'error': e{i}}}" for i, (name, v, _) in enumerate(errors)
+            )
+            + "], lambda e: e.error IS NOT NULL)"
+        )
         extra_json = "NULL"
         if extras:
             any_extra = " OR ".join(f"coalesce(c{i}, '') <> ''" for i in extras)
-            extra_json = (f"CASE WHEN {any_extra} THEN json_object("
-                          + ", ".join(f"{quote(header[i])}, c{i}" for i in extras) + ") END")
-        business = "struct_pack(" + ", ".join(
-            f'"{c.property_name}" := v{i}' for i, c in enumerate(table.columns)) + ")"
+            extra_json = (
+                f"CASE WHEN {any_extra} THEN json_object("
+                + ", ".join(f"{quote(header[i])}, c{i}" for i in extras)
+                + ") END"
+            )
+        business = "struct_pack(" + ", ".join(f'"{c.property_name}" := v{i}' for i, c in enumerate(table.columns)) + ")"
         all_fields = ", ".join(f"c{i}" for i in range(ncols))
         # Stacked projections, each computing its columns once: the fast path (f_i); parse
         # (x_i, only where f_i is NULL); type and check (v_i, e_i); all good? (ok); serialize
@@ -778,20 +813,26 @@ class TableReader:
         # cutting both braces off with substr walks every character of a non-ASCII j), whose
         # closing brace closes the record. One concat builds the line (a chain of || would
         # build every intermediate string). The suffix closes the message.
-        line = (f"concat({quote(prefix)}, '\"_sdc_extra\":', coalesce({extra}, 'null'), "
-                "',\"_sdc_row_hash\":\"', md5(j), '\",\"_sdc_row_number\":', CAST(rn AS VARCHAR), "
-                f"',', ltrim(j, '{{'), {quote(suffix)})")
+        line = (
+            f"concat({quote(prefix)}, '\"_sdc_extra\":', coalesce({extra}, 'null'), "
+            '\',"_sdc_row_hash":"\', md5(j), \'","_sdc_row_number":\', CAST(rn AS VARCHAR), '
+            f"',', ltrim(j, '{{'), {quote(suffix)})"
+        )
         if batch is None:
-            return (f"SELECT CASE WHEN ok THEN encode({line}) END AS rec, {rej} AS rej, rn "
-                    f"FROM {numbered}")
+            return f"SELECT CASE WHEN ok THEN encode({line}) END AS rec, {rej} AS rej, rn FROM {numbered}"
         if batch == "rejects":
             return f"SELECT rn, {rej} AS rej FROM {numbered} WHERE NOT ok ORDER BY rn"
         if batch == "lines":  # the RECORD lines of record mode
             return f"SELECT {line} FROM {numbered} WHERE ok"
         typed_columns = ", ".join(  # Parquet has no 128-bit integer: wide ones go as DECIMAL
-            (f'CAST(v{i} AS DECIMAL({c.precision_scale[0]}, 0))' if c.kind == "integer"
-             and c.precision_scale[0] > 18 else f"v{i}") + f' AS "{c.property_name}"'
-            for i, c in enumerate(table.columns))
+            (
+                f"CAST(v{i} AS DECIMAL({c.precision_scale[0]}, 0))"
+                if c.kind == "integer" and c.precision_scale[0] > 18
+                else f"v{i}"
+            )
+            + f' AS "{c.property_name}"'
+            for i, c in enumerate(table.columns)
+        )
         return f"""
 SELECT {typed_columns},
   {quote(batch.source_key)} AS _sdc_source_key, {quote(batch.member)} AS _sdc_source_member,
@@ -852,8 +893,7 @@ FROM {numbered} WHERE ok"""
             self._raise_limit()
             return query()
 
-    def prepare(self, raw: BinaryIO, prefix: str = "", *, batch: Lineage | None = None,
-                start: bool = False) -> None:
+    def prepare(self, raw: BinaryIO, prefix: str = "", *, batch: Lineage | None = None, start: bool = False) -> None:
         """Copy the member and check its shape; then `fetch` (RECORD lines streamed to this
         thread), `write_lines` (RECORD lines to a file) or `write_batch` (typed rows to a
         Parquet file, `batch` gives their lineage) produce the rows.
@@ -890,20 +930,21 @@ FROM {numbered} WHERE ok"""
             raise
 
     def _query(self, prefix: str = "", batch: Lineage | str | None = None, suffix: str = "") -> str:
-        return self.build_query(self._path, self._header, prefix, strict=self._strict,
-                                batch=batch, suffix=suffix)
+        return self.build_query(self._path, self._header, prefix, strict=self._strict, batch=batch, suffix=suffix)
 
     def write_batch(self, target: Path) -> Iterator[Reject]:
         """Batch mode: write the good rows, typed, to the Parquet file `target` (not created
         when there are none) and yield the rejects."""
-        return self._write(target, "FORMAT parquet, ROW_GROUP_SIZE 20000",
-                           lambda: self._query(batch=self._lineage))
+        return self._write(target, "FORMAT parquet, ROW_GROUP_SIZE 20000", lambda: self._query(batch=self._lineage))
 
     def write_lines(self, target: Path, suffix: str) -> Iterator[Reject]:
         """The RECORD lines of the good rows to the file `target` (what `fetch` would yield),
         written by DuckDB itself; yields the rejects."""
-        return self._write(target, "FORMAT csv, HEADER false, QUOTE '', ESCAPE '', DELIMITER '\x1f'",
-                           lambda: self._query(self._prefix, "lines", suffix.rstrip("\n")))
+        return self._write(
+            target,
+            "FORMAT csv, HEADER false, QUOTE '', ESCAPE '', DELIMITER '\x1f'",
+            lambda: self._query(self._prefix, "lines", suffix.rstrip("\n")),
+        )
 
     def _write(self, target: Path, options: str, good_sql: Callable[[], str]) -> Iterator[Reject]:
         """COPY the good rows to `target` (removed when there are none) and yield the rejects.
@@ -927,8 +968,7 @@ FROM {numbered} WHERE ok"""
                     for row_number, rej in rows:
                         rejected += 1
                         detail = json.loads(rej)
-                        yield Reject(row_number, detail["raw_values"], detail["errors"],
-                                     detail["record_key"])
+                        yield Reject(row_number, detail["raw_values"], detail["errors"], detail["record_key"])
             stats.rows_emitted = written
             stats.rows_rejected = rejected
             stats.rows_read = written + rejected
@@ -959,8 +999,7 @@ FROM {numbered} WHERE ok"""
                             yield b"".join(lines)
                             lines = []
                         detail = json.loads(rej)
-                        yield Reject(rn, detail["raw_values"], detail["errors"],
-                                     detail["record_key"])
+                        yield Reject(rn, detail["raw_values"], detail["errors"], detail["record_key"])
                 stats.rows_emitted = emitted
                 stats.rows_rejected = rejected + row_number - emitted
                 stats.rows_read = stats.rows_emitted + stats.rows_rejected

@@ -34,7 +34,7 @@ RECORD_SUFFIX = "}\n"  # closes a RECORD message after its record object
 
 
 def utcnow() -> str:
-    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None).isoformat()
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None).isoformat()
 
 
 class Budget:
@@ -75,7 +75,9 @@ class OpenExport:
         if unknown:
             logger.warning(
                 "%s: %d file(s) match no catalog table and are not loaded: %s",
-                ref.key, len(unknown), ", ".join(sorted(unknown)),
+                ref.key,
+                len(unknown),
+                ", ".join(sorted(unknown)),
             )
 
     def member_for(self, table: Table) -> str | None:
@@ -93,8 +95,9 @@ class OpenExport:
 class Run:
     """Created once per tap invocation; streams read exports through it."""
 
-    def __init__(self, config: Mapping, state: Mapping, selected: Mapping[str, set[str]],
-                 order: Sequence[Table] = ()) -> None:
+    def __init__(
+        self, config: Mapping, state: Mapping, selected: Mapping[str, set[str]], order: Sequence[Table] = ()
+    ) -> None:
         self.config = config
         self.run_id = uuid.uuid4().hex
         self.selected = selected  # system -> selected table stream names
@@ -104,15 +107,11 @@ class Run:
         self._budget = Budget(int(config.get("typing_columns") or READ_AHEAD_COLUMNS))
         self.limits = Limits(
             max_member_bytes=int(config.get("max_member_bytes") or Limits.max_member_bytes),
-            max_compression_ratio=float(
-                config.get("max_compression_ratio") or Limits.max_compression_ratio
-            ),
+            max_compression_ratio=float(config.get("max_compression_ratio") or Limits.max_compression_ratio),
         )
         self.max_field_bytes = int(config.get("max_field_bytes") or MAX_FIELD_BYTES)
         bookmarks = (state or {}).get("bookmarks", {}).get(STATE_STREAM, {})
-        self.loaded: dict[str, list[dict]] = {
-            k: list(v) for k, v in bookmarks.get("loaded_exports", {}).items()
-        }
+        self.loaded: dict[str, list[dict]] = {k: list(v) for k, v in bookmarks.get("loaded_exports", {}).items()}
         self._exports: dict[str, list[OpenExport]] = {}  # the systems the streams asked for
         self._opener: ThreadPoolExecutor | None = None
         self._opening: dict[str, Future[list[OpenExport]]] = {}
@@ -175,24 +174,22 @@ class Run:
             return None
         if not storage.root.startswith("file://"):
             return None
-        root = Path(storage.root[len("file://"):])
+        root = Path(storage.root[len("file://") :])
         _remove_empty_folders(root, older_than=3600)  # left by earlier runs (files loaded)
         folder = root / f"{storage.prefix or ''}{self.run_id}"
         folder.mkdir(parents=True, exist_ok=True)
         return folder
 
     # -- reading tables ----------------------------------------------------------------------
-    def open_table(self, export: OpenExport, table: Table, member: str, *,
-                   batch: bool = False) -> TableReader:
+    def open_table(self, export: OpenExport, table: Table, member: str, *, batch: bool = False) -> TableReader:
         """A table's read, done (its results in files, see TableReader.read_ahead) by one of
         the read-ahead workers, which read the next tables in the order the streams ask for
         them while the main thread writes out the current one."""
         if self._read_ahead is None:
-            self._read_ahead = ReadAhead(self._plan(), TableReader.discard, workers=READ_AHEAD,
-                                         depth=READ_AHEAD_DEPTH)
+            self._read_ahead = ReadAhead(self._plan(), TableReader.discard, workers=READ_AHEAD, depth=READ_AHEAD_DEPTH)
         return self._read_ahead.take(
-            (export.ref.key, table.stream, batch),
-            functools.partial(self._read, export, table, member, batch))
+            (export.ref.key, table.stream, batch), functools.partial(self._read, export, table, member, batch)
+        )
 
     def _plan(self) -> Iterator[tuple[tuple[str, str, bool], Callable[[], TableReader]]]:
         batch = self.batch_folder is not None
@@ -200,8 +197,10 @@ class Run:
             for export in self.exports(table.system):
                 member = export.member_for(table)
                 if member is not None:
-                    yield ((export.ref.key, table.stream, batch),
-                           functools.partial(self._read, export, table, member, batch))
+                    yield (
+                        (export.ref.key, table.stream, batch),
+                        functools.partial(self._read, export, table, member, batch),
+                    )
 
     def _read(self, export: OpenExport, table: Table, member: str, batch: bool) -> TableReader:
         """One table of one export, read to the end (in a worker thread). Each worker types
@@ -209,8 +208,12 @@ class Run:
         together (default READ_AHEAD_COLUMNS; ~1 MB of memory per column), unless one alone
         is wider. Copying the member and counting its rows need little memory: they run
         outside the budget, so a worker prepares its next table while a wide one is typed."""
-        reader = TableReader(table, day_first=bool(self.config.get("day_first")),
-                             work_dir=self.work_dir, max_field_bytes=self.max_field_bytes)
+        reader = TableReader(
+            table,
+            day_first=bool(self.config.get("day_first")),
+            work_dir=self.work_dir,
+            max_field_bytes=self.max_field_bytes,
+        )
         ref = export.ref
         if batch:
             with export.archive.open(member) as raw, _naming(ref.key, member):
@@ -220,15 +223,20 @@ class Run:
                 reader.read_ahead(batch_file=target)
             reader.batch_file = target if target.exists() else None
             return reader
-        extracted = dt.datetime.now(dt.timezone.utc).isoformat()
-        lineage = json.dumps({
-            "_sdc_source_key": ref.key,
-            "_sdc_source_member": member,
-            "_sdc_exported_at": ref.exported_at.isoformat(),
-        }, ensure_ascii=False)[1:-1]
-        prefix = (f'{{"type":"RECORD","stream":{json.dumps(table.stream)},'
-                  f'"version":{ref.version},"time_extracted":"{extracted}",'
-                  f'"record":{{{lineage},')
+        extracted = dt.datetime.now(dt.UTC).isoformat()
+        lineage = json.dumps(
+            {
+                "_sdc_source_key": ref.key,
+                "_sdc_source_member": member,
+                "_sdc_exported_at": ref.exported_at.isoformat(),
+            },
+            ensure_ascii=False,
+        )[1:-1]
+        prefix = (
+            f'{{"type":"RECORD","stream":{json.dumps(table.stream)},'
+            f'"version":{ref.version},"time_extracted":"{extracted}",'
+            f'"record":{{{lineage},'
+        )
         with export.archive.open(member) as raw, _naming(ref.key, member):
             reader.prepare(raw, prefix)
         with self._budget.take(len(table.columns)):
@@ -247,7 +255,10 @@ class Run:
         todo = pending(refs, self.loaded.get(system, []), self.config.get("mode") or "latest")
         logger.info(
             "%s: %d export(s) found, %d to load: %s",
-            system, len(refs), len(todo), ", ".join(r.key for r in todo) or "nothing new",
+            system,
+            len(refs),
+            len(todo),
+            ", ".join(r.key for r in todo) or "nothing new",
         )
         if self._folder is None and todo:
             self._folder = temp_folder()
@@ -334,6 +345,5 @@ def _remove_empty_folders(root: Path, older_than: float, orphaned_after: float =
         if not files:
             folder.rmdir()
         elif age > orphaned_after:
-            logger.warning("Removing %d batch file(s) in %s never loaded (a failed load)",
-                           len(files), folder)
+            logger.warning("Removing %d batch file(s) in %s never loaded (a failed load)", len(files), folder)
             shutil.rmtree(folder, ignore_errors=True)

@@ -26,9 +26,7 @@ def exported_at_from_name(key: str) -> dt.datetime | None:
     if not m:
         return None
     try:
-        return dt.datetime(
-            int(m["y"]), int(m["m"]), int(m["d"]), int(m["H"]), int(m["M"]), int(m["S"] or 0)
-        )
+        return dt.datetime(int(m["y"]), int(m["m"]), int(m["d"]), int(m["H"]), int(m["M"]), int(m["S"] or 0))
     except ValueError:
         return None
 
@@ -51,7 +49,7 @@ class ExportRef:
     @property
     def version(self) -> int:
         """The Singer table version for this export: its timestamp in milliseconds."""
-        return int(self.exported_at.replace(tzinfo=dt.timezone.utc).timestamp() * 1000)
+        return int(self.exported_at.replace(tzinfo=dt.UTC).timestamp() * 1000)
 
     def identity(self) -> dict:
         return {
@@ -62,11 +60,7 @@ class ExportRef:
         }
 
     def matches(self, seen: dict) -> bool:
-        return (
-            seen.get("key") == self.key
-            and seen.get("etag") == self.etag
-            and seen.get("size") == self.size
-        )
+        return seen.get("key") == self.key and seen.get("etag") == self.etag and seen.get("size") == self.size
 
 
 class StorageError(RuntimeError):
@@ -117,8 +111,7 @@ class LocalStore(Store):
                         key=key,
                         etag=f"{st.st_size:x}-{st.st_mtime_ns:x}",
                         size=st.st_size,
-                        last_modified=dt.datetime.fromtimestamp(st.st_mtime, dt.timezone.utc)
-                        .replace(tzinfo=None),
+                        last_modified=dt.datetime.fromtimestamp(st.st_mtime, dt.UTC).replace(tzinfo=None),
                     )
                 )
         return refs
@@ -160,8 +153,7 @@ class S3Store(Store):
                         key=obj["Key"],
                         etag=obj.get("ETag", "").strip('"'),
                         size=obj["Size"],
-                        last_modified=obj["LastModified"].astimezone(dt.timezone.utc)
-                        .replace(tzinfo=None),
+                        last_modified=obj["LastModified"].astimezone(dt.UTC).replace(tzinfo=None),
                     )
                 )
         return refs
@@ -194,7 +186,8 @@ def pending(refs: list[ExportRef], loaded: list[dict], mode: str) -> list[Export
     if skipped:
         logger.warning(
             "Not loading %d export(s) older than the newest one already loaded: %s",
-            len(skipped), ", ".join(skipped),
+            len(skipped),
+            ", ".join(skipped),
         )
     if mode == "latest":
         return candidates[-1:]

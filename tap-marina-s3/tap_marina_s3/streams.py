@@ -42,12 +42,18 @@ class RowsNotReconciled(ExportError):
 def audit_row(audit: dict, stats: ReadStats, *, present: bool, completed: bool) -> dict:
     """One `marina_load_audit` record: what was read of one table of one export."""
     return {
-        **audit, "present": present, "completed": completed,
-        "rows_read": stats.rows_read, "rows_counted": stats.rows_counted,
+        **audit,
+        "present": present,
+        "completed": completed,
+        "rows_read": stats.rows_read,
+        "rows_counted": stats.rows_counted,
         "rows_emitted": stats.rows_emitted,
-        "rows_rejected": stats.rows_rejected, "rows_decoded_cp1252": stats.lines_decoded_fallback,
-        "bytes_read": stats.bytes_read, "missing_columns": stats.missing_columns,
-        "extra_columns": stats.extra_columns, "finished_at": utcnow(),
+        "rows_rejected": stats.rows_rejected,
+        "rows_decoded_cp1252": stats.lines_decoded_fallback,
+        "bytes_read": stats.bytes_read,
+        "missing_columns": stats.missing_columns,
+        "extra_columns": stats.extra_columns,
+        "finished_at": utcnow(),
     }
 
 
@@ -111,7 +117,9 @@ class TableStream(Stream):
                 self.logger.warning(
                     "%s: table %s is missing from the export (no %s); its staging table keeps "
                     "the previous snapshot and no row is marked deleted",
-                    ref.key, table.stream, table.source_file,
+                    ref.key,
+                    table.stream,
+                    table.source_file,
                 )
                 run.add_audit(audit_row(audit, ReadStats(), present=False, completed=False))
                 export.done.add(table.stream)
@@ -125,7 +133,11 @@ class TableStream(Stream):
                 # a broken export of this table. Staging keeps its snapshot; nothing is deleted.
                 self.logger.warning(
                     "%s/%s: the file is empty (not even a header row); table %s keeps its "
-                    "previous snapshot and no row is marked deleted", ref.key, member, table.stream)
+                    "previous snapshot and no row is marked deleted",
+                    ref.key,
+                    member,
+                    table.stream,
+                )
                 run.add_audit(audit_row(audit, stats, present=True, completed=False))
                 export.done.add(table.stream)
                 continue
@@ -135,7 +147,8 @@ class TableStream(Stream):
                     f"in the file, but {stats.rows_emitted} loaded + {stats.rows_rejected} "
                     f"rejected = {stats.rows_emitted + stats.rows_rejected}; the run stops and "
                     "the state is left as it was. The file is malformed in a way the reader "
-                    "does not handle: keep it and report it.")
+                    "does not handle: keep it and report it."
+                )
             self._warn_columns(ref.key, member, stats)
             run.add_audit(audit_row(audit, stats, present=True, completed=True))
             self._check_reject_ratio(ref.key, member, stats)
@@ -177,16 +190,25 @@ class TableStream(Stream):
     def _write_batch_message(self, encoding, manifest: list[str]) -> None:
         """A BATCH message that also carries the stream version (like RECORD messages), so the
         loader knows which snapshot the file belongs to before ACTIVATE_VERSION."""
-        message = {"type": "BATCH", "stream": self.name, "encoding": {"format": encoding.format, "compression": encoding.compression},
-                   "manifest": manifest, "version": self._stream_version}
+        message = {
+            "type": "BATCH",
+            "stream": self.name,
+            "encoding": {"format": encoding.format, "compression": encoding.compression},
+            "manifest": manifest,
+            "version": self._stream_version,
+        }
         self._tap.message_writer.write_line(message)
 
     def _reject_record(self, reject: Reject, audit: dict) -> dict:
         first = reject.errors[0]
         self.logger.warning(
             "Rejected %s row %d of %s: column %s: %s (value %r)",
-            audit["source_member"], reject.row_number, audit["source_key"],
-            first["column"], first["error"], first["value"],
+            audit["source_member"],
+            reject.row_number,
+            audit["source_key"],
+            first["column"],
+            first["error"],
+            first["value"],
         )
         return {
             "run_id": self.run.run_id,
@@ -206,12 +228,18 @@ class TableStream(Stream):
         if stats.missing_columns:
             self.logger.warning(
                 "%s/%s: %d catalog column(s) not in the file, loaded as NULL: %s",
-                key, member, len(stats.missing_columns), ", ".join(stats.missing_columns),
+                key,
+                member,
+                len(stats.missing_columns),
+                ", ".join(stats.missing_columns),
             )
         if stats.extra_columns:
             self.logger.warning(
                 "%s/%s: %d file column(s) match no catalog column, kept in _sdc_extra: %s",
-                key, member, len(stats.extra_columns), ", ".join(stats.extra_columns),
+                key,
+                member,
+                len(stats.extra_columns),
+                ", ".join(stats.extra_columns),
             )
 
     def _check_reject_ratio(self, key: str, member: str, stats) -> None:
@@ -285,9 +313,12 @@ class AuditStream(_BookkeepingStream):
         th.Property("present", th.BooleanType),
         th.Property("completed", th.BooleanType),
         th.Property("rows_read", th.IntegerType),
-        th.Property("rows_counted", th.IntegerType,
-                    description="Records counted while the file was copied, independently of "
-                    "the CSV parser; always rows_emitted + rows_rejected"),
+        th.Property(
+            "rows_counted",
+            th.IntegerType,
+            description="Records counted while the file was copied, independently of "
+            "the CSV parser; always rows_emitted + rows_rejected",
+        ),
         th.Property("rows_emitted", th.IntegerType),
         th.Property("rows_rejected", th.IntegerType),
         th.Property("rows_decoded_cp1252", th.IntegerType),
@@ -312,5 +343,5 @@ class AuditStream(_BookkeepingStream):
         self.stream_state["loaded_exports"] = self.run.completed_exports()
         self.stream_state["last_run"] = {
             "run_id": self.run.run_id,
-            "finished_at": dt.datetime.now(dt.timezone.utc).isoformat(),
+            "finished_at": dt.datetime.now(dt.UTC).isoformat(),
         }

@@ -7,8 +7,8 @@ from singer_sdk import typing as th
 
 from . import preflight
 from .archives import Limits
-from .output import FastWriter
 from .catalog import SYSTEMS, load_catalog
+from .output import FastWriter
 from .reader import MAX_FIELD_BYTES
 from .run import READ_AHEAD_COLUMNS, Run
 from .streams import AuditStream, RejectsStream, TableStream
@@ -19,23 +19,42 @@ def _system_settings() -> list[th.Property]:
     for system, spec in SYSTEMS.items():
         label = spec["label"]
         props += [
-            th.Property(f"{system}_enabled", th.BooleanType, default=True,
-                        description=f"Load {label} exports. Off = skip this system entirely."),
-            th.Property(f"{system}_bucket", th.StringType,
-                        description=f"S3 bucket holding the {label} exports. Leave empty to "
-                        f"read from `{system}_path` instead."),
-            th.Property(f"{system}_path", th.StringType,
-                        description=f"Local folder (or file:// URL) holding the {label} exports; "
-                        "used when no bucket is set. Searched recursively."),
-            th.Property(f"{system}_prefix", th.StringType, default="",
-                        description="Only keys (or relative paths) starting with this prefix."),
-            th.Property(f"{system}_key_pattern", th.StringType, default=spec["key_pattern"],
-                        description="Shell pattern on the file name (case-insensitive) that "
-                        "marks an export."),
-            th.Property(f"{system}_max_export_age_hours", th.NumberType,
-                        description=f"A run fails (or warns, see `late_export`) when the newest "
-                        f"{label} export arrived longer ago than this, or there is none: a "
-                        "missed daily drop. Unset or 0 = no check."),
+            th.Property(
+                f"{system}_enabled",
+                th.BooleanType,
+                default=True,
+                description=f"Load {label} exports. Off = skip this system entirely.",
+            ),
+            th.Property(
+                f"{system}_bucket",
+                th.StringType,
+                description=f"S3 bucket holding the {label} exports. Leave empty to read from `{system}_path` instead.",
+            ),
+            th.Property(
+                f"{system}_path",
+                th.StringType,
+                description=f"Local folder (or file:// URL) holding the {label} exports; "
+                "used when no bucket is set. Searched recursively.",
+            ),
+            th.Property(
+                f"{system}_prefix",
+                th.StringType,
+                default="",
+                description="Only keys (or relative paths) starting with this prefix.",
+            ),
+            th.Property(
+                f"{system}_key_pattern",
+                th.StringType,
+                default=spec["key_pattern"],
+                description="Shell pattern on the file name (case-insensitive) that marks an export.",
+            ),
+            th.Property(
+                f"{system}_max_export_age_hours",
+                th.NumberType,
+                description=f"A run fails (or warns, see `late_export`) when the newest "
+                f"{label} export arrived longer ago than this, or there is none: a "
+                "missed daily drop. Unset or 0 = no check.",
+            ),
         ]
     return props
 
@@ -51,50 +70,90 @@ class TapMarinaS3(Tap):
 
     config_jsonschema = th.PropertiesList(
         *_system_settings(),
-        th.Property("mode", th.StringType, default="latest", allowed_values=["latest", "all"],
-                    description="`latest`: load the newest export not yet loaded. `all`: load "
-                    "every export newer than the last loaded one, oldest first."),
-        th.Property("late_export", th.StringType, default="fail", allowed_values=["fail", "warn"],
-                    description="What a run does when a system's newest export is older than "
-                    "its `<system>_max_export_age_hours`: `fail` before reading anything, or "
-                    "`warn` and load what is there."),
-        th.Property("aws_region", th.StringType, default="us-east-1",
-                    description="AWS region of the buckets."),
-        th.Property("aws_access_key_id", th.StringType, secret=True,
-                    description="Explicit AWS key. Default: the boto3 chain (env, profile, role)."),
-        th.Property("aws_secret_access_key", th.StringType, secret=True,
-                    description="Explicit AWS secret key."),
-        th.Property("aws_session_token", th.StringType, secret=True,
-                    description="Explicit AWS session token (temporary credentials)."),
+        th.Property(
+            "mode",
+            th.StringType,
+            default="latest",
+            allowed_values=["latest", "all"],
+            description="`latest`: load the newest export not yet loaded. `all`: load "
+            "every export newer than the last loaded one, oldest first.",
+        ),
+        th.Property(
+            "late_export",
+            th.StringType,
+            default="fail",
+            allowed_values=["fail", "warn"],
+            description="What a run does when a system's newest export is older than "
+            "its `<system>_max_export_age_hours`: `fail` before reading anything, or "
+            "`warn` and load what is there.",
+        ),
+        th.Property("aws_region", th.StringType, default="us-east-1", description="AWS region of the buckets."),
+        th.Property(
+            "aws_access_key_id",
+            th.StringType,
+            secret=True,
+            description="Explicit AWS key. Default: the boto3 chain (env, profile, role).",
+        ),
+        th.Property("aws_secret_access_key", th.StringType, secret=True, description="Explicit AWS secret key."),
+        th.Property(
+            "aws_session_token",
+            th.StringType,
+            secret=True,
+            description="Explicit AWS session token (temporary credentials).",
+        ),
         th.Property("aws_profile", th.StringType, description="AWS profile name."),
-        th.Property("endpoint_url", th.StringType,
-                    description="S3-compatible endpoint (MinIO, OCI Object Storage, localhost)."),
-        th.Property("day_first", th.BooleanType, default=False,
-                    description="Read ambiguous dates like 01/02/2025 as day-first (2 Jan is "
-                    "the default, month-first, as the vendors write)."),
+        th.Property(
+            "endpoint_url", th.StringType, description="S3-compatible endpoint (MinIO, OCI Object Storage, localhost)."
+        ),
+        th.Property(
+            "day_first",
+            th.BooleanType,
+            default=False,
+            description="Read ambiguous dates like 01/02/2025 as day-first (2 Jan is "
+            "the default, month-first, as the vendors write).",
+        ),
         # A ratio is a number or a string holding one: Meltano 4.4 cannot pass a `decimal`
         # setting from the environment (Decimal is not JSON serializable), so meltano.yml
         # declares it as a string
-        th.Property("max_reject_ratio", th.CustomType(RATIO_TYPE), default=0.01,
-                    description="Fail the run when more than this share of a table's rows "
-                    "are rejected (the table's staging snapshot is then kept)."),
-        th.Property("max_field_bytes", th.IntegerType, default=MAX_FIELD_BYTES,
-                    description="Longest field loaded (bytes as written in the file); a row "
-                    "with a longer field is rejected, naming the column and the size, and "
-                    "keeps the field's SHA-256 and first 256 bytes. A row may hold this much "
-                    "plus 1 MiB."),
-        th.Property("max_member_bytes", th.IntegerType, default=Limits.max_member_bytes,
-                    description="Largest uncompressed file accepted inside an export, checked "
-                    "while it is inflated (the largest real member is ~125 MB)."),
-        th.Property("max_compression_ratio", th.CustomType(RATIO_TYPE),
-                    default=Limits.max_compression_ratio,
-                    description="Largest uncompressed/compressed ratio of a member, checked "
-                    "while it is inflated (zip and tar bombs; CSV text compresses 5-20:1)."),
-        th.Property("typing_columns", th.IntegerType, default=READ_AHEAD_COLUMNS,
-                    description="Columns typed at once by the read-ahead workers together "
-                    "(~1 MB of memory each): the default keeps the tap near 230 MB; more lets "
-                    "two wide tables be typed side by side (120: ~250 MB, no measurable gain "
-                    "on 2 cores)."),
+        th.Property(
+            "max_reject_ratio",
+            th.CustomType(RATIO_TYPE),
+            default=0.01,
+            description="Fail the run when more than this share of a table's rows "
+            "are rejected (the table's staging snapshot is then kept).",
+        ),
+        th.Property(
+            "max_field_bytes",
+            th.IntegerType,
+            default=MAX_FIELD_BYTES,
+            description="Longest field loaded (bytes as written in the file); a row "
+            "with a longer field is rejected, naming the column and the size, and "
+            "keeps the field's SHA-256 and first 256 bytes. A row may hold this much "
+            "plus 1 MiB.",
+        ),
+        th.Property(
+            "max_member_bytes",
+            th.IntegerType,
+            default=Limits.max_member_bytes,
+            description="Largest uncompressed file accepted inside an export, checked "
+            "while it is inflated (the largest real member is ~125 MB).",
+        ),
+        th.Property(
+            "max_compression_ratio",
+            th.CustomType(RATIO_TYPE),
+            default=Limits.max_compression_ratio,
+            description="Largest uncompressed/compressed ratio of a member, checked "
+            "while it is inflated (zip and tar bombs; CSV text compresses 5-20:1).",
+        ),
+        th.Property(
+            "typing_columns",
+            th.IntegerType,
+            default=READ_AHEAD_COLUMNS,
+            description="Columns typed at once by the read-ahead workers together "
+            "(~1 MB of memory each): the default keeps the tap near 230 MB; more lets "
+            "two wide tables be typed side by side (120: ~250 MB, no measurable gain "
+            "on 2 cores).",
+        ),
     ).to_dict()
 
     _run: Run | None = None

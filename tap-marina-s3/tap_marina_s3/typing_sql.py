@@ -113,8 +113,10 @@ def typed(column: Column, *, day_first: bool = False) -> Typed:
         p, _ = column.precision_scale
         bools = ""
         if p == 1:
-            bools = (f" WHEN regexp_full_match({{v}}, '{_tokens_re(TRUE_TOKENS)}') THEN 1"
-                     f" WHEN regexp_full_match({{v}}, '{_tokens_re(FALSE_TOKENS)}') THEN 0")
+            bools = (
+                f" WHEN regexp_full_match({{v}}, '{_tokens_re(TRUE_TOKENS)}') THEN 1"
+                f" WHEN regexp_full_match({{v}}, '{_tokens_re(FALSE_TOKENS)}') THEN 0"
+            )
         sql_type = "BIGINT" if p <= 18 else "HUGEINT"
         fast = None
         if p <= 18:  # plain digits (at most p of them): a cast that cannot fail or round
@@ -124,38 +126,51 @@ def typed(column: Column, *, day_first: bool = False) -> Typed:
             fast += " END"
         return Typed(
             fast=fast,
-            parse=(f"CASE WHEN regexp_full_match({{v}}, '{_INT_RE}') "
-                   f"THEN TRY_CAST(split_part(trim({{v}}), '.', 1) AS HUGEINT){bools} END"),
+            parse=(
+                f"CASE WHEN regexp_full_match({{v}}, '{_INT_RE}') "
+                f"THEN TRY_CAST(split_part(trim({{v}}), '.', 1) AS HUGEINT){bools} END"
+            ),
             value=f"CASE WHEN abs({{x}}) < {10**p} THEN CAST({{x}} AS {sql_type}) END",
-            error=(f"CASE WHEN {{x}} IS NOT NULL THEN CASE WHEN abs({{x}}) >= {10**p} "
-                   f"THEN 'more than {p} digits' END " + _null_or("'not a whole number'")),
+            error=(
+                f"CASE WHEN {{x}} IS NOT NULL THEN CASE WHEN abs({{x}}) >= {10**p} "
+                f"THEN 'more than {p} digits' END " + _null_or("'not a whole number'")
+            ),
         )
     if kind == "decimal":
         p, s = column.precision_scale
         frac = "length(rtrim(regexp_extract({v}, '\\.([0-9]+)', 1), '0'))"
         # plain digits, at most p-s before the point and s after it (then only zeros): exact
-        fast = (f"CASE WHEN regexp_full_match({{v}}, '-?[0-9]{{1,{max(p - s, 1)}}}"
-                f"(\\.[0-9]{{0,{s}}}0*)?') THEN TRY_CAST({{v}} AS DECIMAL({p}, {s})) END")
+        fast = (
+            f"CASE WHEN regexp_full_match({{v}}, '-?[0-9]{{1,{max(p - s, 1)}}}"
+            f"(\\.[0-9]{{0,{s}}}0*)?') THEN TRY_CAST({{v}} AS DECIMAL({p}, {s})) END"
+        )
         return Typed(
             fast=fast,
-            parse=(f"CASE WHEN regexp_full_match({{v}}, '{_NUM_RE}') "
-                   f"THEN TRY_CAST(trim({{v}}) AS DECIMAL(38, {min(s + 10, 37 - (p - s))})) END"),
-            value=(f"CASE WHEN abs({{x}}) < {10**(p - s)} AND {{x}} = round({{x}}, {s}) "
-                   f"AND {frac} <= {s} THEN CAST({{x}} AS DECIMAL({p}, {s})) END"),
-            error=(f"CASE WHEN {{x}} IS NOT NULL THEN CASE "
-                   f"WHEN {frac} > {s} OR {{x}} <> round({{x}}, {s}) "
-                   f"THEN 'more than {s} decimal places' "
-                   f"WHEN abs({{x}}) >= {10**(p - s)} "
-                   f"THEN 'more than {p - s} digits before the decimal point' END "
-                   + _null_or("'not a decimal number'")),
+            parse=(
+                f"CASE WHEN regexp_full_match({{v}}, '{_NUM_RE}') "
+                f"THEN TRY_CAST(trim({{v}}) AS DECIMAL(38, {min(s + 10, 37 - (p - s))})) END"
+            ),
+            value=(
+                f"CASE WHEN abs({{x}}) < {10 ** (p - s)} AND {{x}} = round({{x}}, {s}) "
+                f"AND {frac} <= {s} THEN CAST({{x}} AS DECIMAL({p}, {s})) END"
+            ),
+            error=(
+                f"CASE WHEN {{x}} IS NOT NULL THEN CASE "
+                f"WHEN {frac} > {s} OR {{x}} <> round({{x}}, {s}) "
+                f"THEN 'more than {s} decimal places' "
+                f"WHEN abs({{x}}) >= {10 ** (p - s)} "
+                f"THEN 'more than {p - s} digits before the decimal point' END " + _null_or("'not a decimal number'")
+            ),
         )
     if kind == "double":
         return Typed(
             fast="CASE WHEN regexp_full_match({v}, '-?[0-9]{1,15}(\\.[0-9]{1,15})?') THEN CAST({v} AS DOUBLE) END",
             parse=f"CASE WHEN regexp_full_match({{v}}, '{_NUM_RE}') THEN TRY_CAST(trim({{v}}) AS DOUBLE) END",
             value="CASE WHEN isfinite({x}) THEN {x} END",
-            error=("CASE WHEN {x} IS NOT NULL THEN CASE WHEN NOT isfinite({x}) "
-                   "THEN 'not a finite number' END " + _null_or("'not a number'")),
+            error=(
+                "CASE WHEN {x} IS NOT NULL THEN CASE WHEN NOT isfinite({x}) "
+                "THEN 'not a finite number' END " + _null_or("'not a number'")
+            ),
         )
     if kind in ("timestamp", "date"):
         # Cheapest test first: ISO shapes (no offset: the regex is anchored) go through DuckDB's
@@ -179,22 +194,27 @@ def typed(column: Column, *, day_first: bool = False) -> Typed:
         md = "%d/%m" if day_first else "%m/%d"
         us_date = "length({v}) = 10 AND substr({v}, 3, 1) = '/' AND substr({v}, 6, 1) = '/'"
         iso_date = "length({v}) = 10 AND substr({v}, 5, 1) = '-' AND substr({v}, 8, 1) = '-'"
-        fast_date = (f"WHEN {us_date} THEN try_strptime({{v}}, '{md}/%Y') "
-                     f"WHEN {iso_date} THEN try_strptime({{v}}, '%Y-%m-%d') ")
+        fast_date = (
+            f"WHEN {us_date} THEN try_strptime({{v}}, '{md}/%Y') WHEN {iso_date} THEN try_strptime({{v}}, '%Y-%m-%d') "
+        )
         if kind == "timestamp":
-            fast = ("CASE WHEN length({v}) = 19 AND substr({v}, 3, 1) = '/' AND substr({v}, 6, 1) = '/' "
-                    f"AND substr({{v}}, 11, 1) = ' ' THEN try_strptime({{v}}, '{md}/%Y %H:%M:%S') "
-                    "WHEN length({v}) = 19 AND substr({v}, 5, 1) = '-' AND substr({v}, 8, 1) = '-' "
-                    "AND substr({v}, 11, 1) = ' ' THEN try_strptime({v}, '%Y-%m-%d %H:%M:%S') "
-                    + fast_date + "END")
-            return Typed(fast=fast, parse=parse, value="{x}",
-                         error="CASE WHEN {x} IS NOT NULL THEN NULL " + shape_error)
+            fast = (
+                "CASE WHEN length({v}) = 19 AND substr({v}, 3, 1) = '/' AND substr({v}, 6, 1) = '/' "
+                f"AND substr({{v}}, 11, 1) = ' ' THEN try_strptime({{v}}, '{md}/%Y %H:%M:%S') "
+                "WHEN length({v}) = 19 AND substr({v}, 5, 1) = '-' AND substr({v}, 8, 1) = '-' "
+                "AND substr({v}, 11, 1) = ' ' THEN try_strptime({v}, '%Y-%m-%d %H:%M:%S') " + fast_date + "END"
+            )
+            return Typed(
+                fast=fast, parse=parse, value="{x}", error="CASE WHEN {x} IS NOT NULL THEN NULL " + shape_error
+            )
         return Typed(
             fast=f"CAST(CASE {fast_date}END AS DATE)",
             parse=parse,
             value="CASE WHEN CAST({x} AS TIME) = TIME '00:00:00' THEN CAST({x} AS DATE) END",
-            error=("CASE WHEN {x} IS NOT NULL THEN CASE WHEN CAST({x} AS TIME) <> TIME '00:00:00' "
-                   "THEN 'a time of day in a DATE column' END " + shape_error),
+            error=(
+                "CASE WHEN {x} IS NOT NULL THEN CASE WHEN CAST({x} AS TIME) <> TIME '00:00:00' "
+                "THEN 'a time of day in a DATE column' END " + shape_error
+            ),
         )
     # text: kept exactly as written
     return Typed(

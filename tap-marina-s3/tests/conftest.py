@@ -85,15 +85,16 @@ def run_tap(config: dict, state: dict | None = None, catalog: dict | None = None
     return TapRun([json.loads(line, parse_float=Decimal) for line in lines], lines)
 
 
-def run_tap_failing(config: dict, state: dict | None = None,
-                    catalog: dict | None = None) -> tuple[BaseException, TapRun]:
+def run_tap_failing(
+    config: dict, state: dict | None = None, catalog: dict | None = None
+) -> tuple[BaseException, TapRun]:
     """Run a tap that is expected to fail: (the exception, what it wrote before failing)."""
     tap = TapMarinaS3(config=config, state=state, catalog=catalog, parse_env_config=False)
     out = io.StringIO()
     with redirect_stdout(out):
         try:
             tap.sync_all()
-        except Exception as exc:  # noqa: BLE001 - returned to the test
+        except Exception as exc:
             error = exc
         else:
             raise AssertionError("the tap run did not fail")
@@ -107,8 +108,9 @@ def loaded_keys(state: dict | None, system: str) -> list[str]:
     return [e["key"] for e in bookmarks.get("loaded_exports", {}).get(system, [])]
 
 
-def select_catalog(streams: set[str] | None = None, deselect: dict[str, list[str]] | None = None,
-                   config: dict | None = None) -> dict:
+def select_catalog(
+    streams: set[str] | None = None, deselect: dict[str, list[str]] | None = None, config: dict | None = None
+) -> dict:
     """The tap's discovered catalog with only `streams` selected (None: all) and, per stream,
     some properties deselected."""
     tap = TapMarinaS3(config=config or {}, parse_env_config=False)

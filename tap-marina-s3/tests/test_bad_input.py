@@ -16,9 +16,19 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from conftest import (
+    TABLES,
+    csv_bytes,
+    header_of,
+    loaded_keys,
+    row_for,
+    run_tap,
+    run_tap_failing,
+    select_catalog,
+    write_targz,
+    write_zip,
+)
 
-from conftest import (TABLES, csv_bytes, header_of, loaded_keys, row_for, run_tap, run_tap_failing,
-                      select_catalog, write_targz, write_zip)
 from tap_marina_s3.archives import ExportError
 
 DAY = 86_400
@@ -32,13 +42,11 @@ STELLAR_NEW = "prod_resilient_2025-06-02_09_00-DATA.sql.gz"
 
 
 def slips_csv(n: int = 3, newline: str = "\r\n") -> bytes:
-    return csv_bytes(header_of("molo_slips"), [row_for("molo_slips", ID=str(i)) for i in range(1, n + 1)],
-                     newline)
+    return csv_bytes(header_of("molo_slips"), [row_for("molo_slips", ID=str(i)) for i in range(1, n + 1)], newline)
 
 
 def holidays_csv(n: int = 3) -> bytes:
-    rows = [row_for("stellar_holidays", LOCATION_ID=str(i), HOLIDAY_DATE="2025-12-25")
-            for i in range(1, n + 1)]
+    rows = [row_for("stellar_holidays", LOCATION_ID=str(i), HOLIDAY_DATE="2025-12-25") for i in range(1, n + 1)]
     return csv_bytes(header_of("stellar_holidays"), rows)
 
 
@@ -82,30 +90,60 @@ BIG = b"a" * 4_000_000  # compresses > 100x; over the 1 MiB a member inflates be
 FAULTS = {
     # id: (system, archive bytes, settings, expected fragments of the message)
     "not_a_zip": ("molo", b"this is not an archive\n", {}, ["neither a zip nor a gzip"]),
-    "truncated_zip": ("molo", _zip_bytes({"Slips.csv": slips_csv(50)})[:-60], {},
-                      ["not a readable zip archive"]),
+    "truncated_zip": ("molo", _zip_bytes({"Slips.csv": slips_csv(50)})[:-60], {}, ["not a readable zip archive"]),
     "damaged_zip_member": ("molo", _damaged_member_zip(), {}, ["'Slips.csv'", "damaged"]),
-    "zip_absolute_path": ("molo", _zip_bytes({"/etc/Slips.csv": slips_csv()}), {},
-                          ["'/etc/Slips.csv'", "absolute path"]),
+    "zip_absolute_path": (
+        "molo",
+        _zip_bytes({"/etc/Slips.csv": slips_csv()}),
+        {},
+        ["'/etc/Slips.csv'", "absolute path"],
+    ),
     "zip_dotdot": ("molo", _zip_bytes({"../Slips.csv": slips_csv()}), {}, ["'../Slips.csv'", "'..'"]),
-    "zip_member_too_big": ("molo", _zip_bytes({"Slips.csv": slips_csv(50)}),
-                           {"max_member_bytes": 1000}, ["'Slips.csv'", "max_member_bytes"]),
-    "zip_ratio": ("molo", _zip_bytes({"Slips.csv": slips_csv() + BIG}), {"max_compression_ratio": 50},
-                  ["'Slips.csv'", "max_compression_ratio"]),
+    "zip_member_too_big": (
+        "molo",
+        _zip_bytes({"Slips.csv": slips_csv(50)}),
+        {"max_member_bytes": 1000},
+        ["'Slips.csv'", "max_member_bytes"],
+    ),
+    "zip_ratio": (
+        "molo",
+        _zip_bytes({"Slips.csv": slips_csv() + BIG}),
+        {"max_compression_ratio": 50},
+        ["'Slips.csv'", "max_compression_ratio"],
+    ),
     # tarfile reports a cut-off stream as "unexpected end of data"
-    "truncated_gzip": ("stellar", _targz_bytes({"data/holidays.csv": holidays_csv(300)})[:-100], {},
-                       ["truncated gzip/tar", "unexpected end of data"]),
+    "truncated_gzip": (
+        "stellar",
+        _targz_bytes({"data/holidays.csv": holidays_csv(300)})[:-100],
+        {},
+        ["truncated gzip/tar", "unexpected end of data"],
+    ),
     "gzip_bad_header": ("stellar", b"\x1f\x8b" + b"\x00" * 64, {}, ["corrupt gzip/tar"]),
-    "corrupt_tar": ("stellar", gzip.compress(b"this is gzip but not a tar " * 40), {},
-                    ["corrupt gzip/tar"]),
-    "tar_absolute_path": ("stellar", _targz_bytes({"/data/holidays.csv": holidays_csv()}), {},
-                          ["'/data/holidays.csv'", "absolute path"]),
-    "tar_dotdot": ("stellar", _targz_bytes({"data/../../holidays.csv": holidays_csv()}), {},
-                   ["'data/../../holidays.csv'", "'..'"]),
-    "tar_member_too_big": ("stellar", _targz_bytes({"data/holidays.csv": holidays_csv(50)}),
-                           {"max_member_bytes": 500}, ["'data/holidays.csv'", "max_member_bytes"]),
-    "tar_ratio": ("stellar", _targz_bytes({"data/holidays.csv": holidays_csv() + BIG}),
-                  {"max_compression_ratio": 50}, ["max_compression_ratio"]),
+    "corrupt_tar": ("stellar", gzip.compress(b"this is gzip but not a tar " * 40), {}, ["corrupt gzip/tar"]),
+    "tar_absolute_path": (
+        "stellar",
+        _targz_bytes({"/data/holidays.csv": holidays_csv()}),
+        {},
+        ["'/data/holidays.csv'", "absolute path"],
+    ),
+    "tar_dotdot": (
+        "stellar",
+        _targz_bytes({"data/../../holidays.csv": holidays_csv()}),
+        {},
+        ["'data/../../holidays.csv'", "'..'"],
+    ),
+    "tar_member_too_big": (
+        "stellar",
+        _targz_bytes({"data/holidays.csv": holidays_csv(50)}),
+        {"max_member_bytes": 500},
+        ["'data/holidays.csv'", "max_member_bytes"],
+    ),
+    "tar_ratio": (
+        "stellar",
+        _targz_bytes({"data/holidays.csv": holidays_csv() + BIG}),
+        {"max_compression_ratio": 50},
+        ["max_compression_ratio"],
+    ),
 }
 
 
@@ -113,7 +151,7 @@ FAULTS = {
 def test_archive_fault_fails_the_run_and_leaves_state(tmp_path, fault):
     system, payload, settings, fragments = FAULTS[fault]
     old, new = (MOLO_OLD, MOLO_NEW) if system == "molo" else (STELLAR_OLD, STELLAR_NEW)
-    good = ({"Slips.csv": slips_csv()} if system == "molo" else {"data/holidays.csv": holidays_csv()})
+    good = {"Slips.csv": slips_csv()} if system == "molo" else {"data/holidays.csv": holidays_csv()}
     writer = write_zip if system == "molo" else write_targz
     cfg = config(tmp_path, **settings, **{f"{'stellar' if system == 'molo' else 'molo'}_enabled": False})
     writer(tmp_path / system / old, good, mtime=T0)
@@ -233,15 +271,16 @@ def test_header_only_member_still_reports_columns(tmp_path, caplog):
 def test_zero_byte_member_keeps_the_previous_snapshot(tmp_path, caplog):
     """A file without even a header is a broken export of that table, not an empty table."""
     caplog.set_level(logging.INFO)
-    write_zip(tmp_path / "molo" / MOLO_NEW, {"Slips.csv": b"", "Piers.csv": csv_bytes(
-        header_of("molo_piers"), [["1", "Pier A", "10"]])}, mtime=T0)
-    run = run_tap(config(tmp_path, stellar_enabled=False),
-                  catalog=select_catalog({"molo_slips", "molo_piers"}))
+    write_zip(
+        tmp_path / "molo" / MOLO_NEW,
+        {"Slips.csv": b"", "Piers.csv": csv_bytes(header_of("molo_piers"), [["1", "Pier A", "10"]])},
+        mtime=T0,
+    )
+    run = run_tap(config(tmp_path, stellar_enabled=False), catalog=select_catalog({"molo_slips", "molo_piers"}))
     assert [m["stream"] for m in run.of_type("ACTIVATE_VERSION")] == ["molo_piers"]
     (audit,) = run.audit("molo_slips")
     assert audit["present"] is True and audit["completed"] is False and audit["rows_read"] == 0
-    assert any("Slips.csv: the file is empty" in w and "keeps its previous snapshot" in w
-               for w in warnings_of(caplog))
+    assert any("Slips.csv: the file is empty" in w and "keeps its previous snapshot" in w for w in warnings_of(caplog))
 
 
 def test_encodings_bom_crlf_and_quoting_through_the_tap(tmp_path):
@@ -258,16 +297,23 @@ def test_encodings_bom_crlf_and_quoting_through_the_tap(tmp_path):
         fields[0], fields[ia], fields[ib] = str(i).encode(), va, vb
         return line(fields)
 
-    data = (b"\xef\xbb\xbf" + line([h.encode() for h in header])
-            + row(1, b"Caf\xe9 \x96 na\xefve", b"plain")                  # cp1252 bytes
-            + row(2, '"Zoë ""Z"" 😀"'.encode(), b'"multi\r\nline, with comma"')
-            + row(3, b"M\xfcller", b"\x80 euro")                           # cp1252 again
-            + row(4, b"", b"  kept  "))
+    data = (
+        b"\xef\xbb\xbf"
+        + line([h.encode() for h in header])
+        + row(1, b"Caf\xe9 \x96 na\xefve", b"plain")  # cp1252 bytes
+        + row(2, '"Zoë ""Z"" 😀"'.encode(), b'"multi\r\nline, with comma"')
+        + row(3, b"M\xfcller", b"\x80 euro")  # cp1252 again
+        + row(4, b"", b"  kept  ")
+    )
     write_zip(tmp_path / "molo" / MOLO_NEW, {"Slips.csv": data}, mtime=T0)
     run = run_tap(config(tmp_path, stellar_enabled=False), catalog=select_catalog({"molo_slips"}))
     got = {r["id"]: (r[a.property_name], r[b.property_name]) for r in run.records("molo_slips")}
-    assert got == {1: ("Café – naïve", "plain"), 2: ('Zoë "Z" 😀', "multi\r\nline, with comma"),
-                   3: ("Müller", "€ euro"), 4: (None, "  kept  ")}
+    assert got == {
+        1: ("Café – naïve", "plain"),
+        2: ('Zoë "Z" 😀', "multi\r\nline, with comma"),
+        3: ("Müller", "€ euro"),
+        4: (None, "  kept  "),
+    }
     (audit,) = run.audit("molo_slips")
     assert audit["rows_decoded_cp1252"] == 2
     assert audit["missing_columns"] == [] and audit["extra_columns"] == []  # BOM not in "Id"
@@ -278,8 +324,7 @@ def test_encodings_bom_crlf_and_quoting_through_the_tap(tmp_path):
 def test_bad_value_in_every_column_type(tmp_path, caplog):
     caplog.set_level(logging.INFO)
     table = TABLES["molo_invoice_items"]
-    bad = {"integer": "12abc", "decimal": "1.2.3", "double": "one", "date": "2025-02-31",
-           "timestamp": "yesterday"}
+    bad = {"integer": "12abc", "decimal": "1.2.3", "double": "one", "date": "2025-02-31", "timestamp": "yesterday"}
     columns = {}
     for kind in bad:
         columns[kind] = next(c for c in table.columns if c.kind == kind and c.name not in table.primary_key)
@@ -287,52 +332,60 @@ def test_bad_value_in_every_column_type(tmp_path, caplog):
     for i, (kind, value) in enumerate(bad.items(), start=2):
         rows.append(row_for(table.stream, ID=str(i), **{columns[kind].name: value}))
     rows.append(row_for(table.stream, ID="99"))
-    write_zip(tmp_path / "molo" / MOLO_NEW, {table.source_file: csv_bytes(header_of(table.stream), rows)},
-              mtime=T0)
-    run = run_tap(config(tmp_path, stellar_enabled=False, max_reject_ratio=0.9),
-                  catalog=select_catalog({table.stream}))
+    write_zip(tmp_path / "molo" / MOLO_NEW, {table.source_file: csv_bytes(header_of(table.stream), rows)}, mtime=T0)
+    run = run_tap(config(tmp_path, stellar_enabled=False, max_reject_ratio=0.9), catalog=select_catalog({table.stream}))
     assert [r["id"] for r in run.records(table.stream)] == [1, 99]
     rejects = run.records("marina_rejects")
     assert [r["source_row_number"] for r in rejects] == [2, 3, 4, 5, 6]
     for reject, (kind, value) in zip(rejects, bad.items()):
-        assert reject["errors"] == [{"column": columns[kind].name, "value": value,
-                                     "error": reject["errors"][0]["error"]}]
+        assert reject["errors"] == [
+            {"column": columns[kind].name, "value": value, "error": reject["errors"][0]["error"]}
+        ]
         assert reject["record_key"] == str(reject["source_row_number"])
         assert reject["table_name"] == table.stream and reject["source_key"] == MOLO_NEW
         # the warning says which file, row, column, value and why
-        assert any(f"{table.source_file} row {reject['source_row_number']} of {MOLO_NEW}" in w
-                   and columns[kind].name in w and value in w for w in warnings_of(caplog))
+        assert any(
+            f"{table.source_file} row {reject['source_row_number']} of {MOLO_NEW}" in w
+            and columns[kind].name in w
+            and value in w
+            for w in warnings_of(caplog)
+        )
     (audit,) = run.audit(table.stream)
     assert (audit["rows_read"], audit["rows_emitted"], audit["rows_rejected"]) == (7, 2, 5)
     assert [m["stream"] for m in run.of_type("ACTIVATE_VERSION")] == [table.stream]
 
 
-@pytest.mark.parametrize(("bad_rows", "ratio", "fails"), [
-    (1, None, False),  # 1 of 100 = 1%: at the default limit, not over it
-    (2, None, True),   # 2%: over the default 1%
-    (2, 0.05, False),
-    (6, 0.05, True),
-])
+@pytest.mark.parametrize(
+    ("bad_rows", "ratio", "fails"),
+    [
+        (1, None, False),  # 1 of 100 = 1%: at the default limit, not over it
+        (2, None, True),  # 2%: over the default 1%
+        (2, 0.05, False),
+        (6, 0.05, True),
+    ],
+)
 def test_max_reject_ratio(tmp_path, caplog, bad_rows, ratio, fails):
     caplog.set_level(logging.INFO)
     rows = [row_for("molo_slips", ID=str(i) if i > bad_rows else "x") for i in range(1, 101)]
     write_zip(tmp_path / "molo" / MOLO_OLD, {"Slips.csv": slips_csv(2)}, mtime=T0)
-    write_zip(tmp_path / "molo" / MOLO_NEW, {
-        "Slips.csv": csv_bytes(header_of("molo_slips"), rows),
-        "Piers.csv": csv_bytes(header_of("molo_piers"), [row_for("molo_piers", ID="1")]),
-    }, mtime=T0 + DAY)
+    write_zip(
+        tmp_path / "molo" / MOLO_NEW,
+        {
+            "Slips.csv": csv_bytes(header_of("molo_slips"), rows),
+            "Piers.csv": csv_bytes(header_of("molo_piers"), [row_for("molo_piers", ID="1")]),
+        },
+        mtime=T0 + DAY,
+    )
     cfg = config(tmp_path, stellar_enabled=False)
     if ratio is not None:
         cfg["max_reject_ratio"] = ratio
     catalog = select_catalog({"molo_slips", "molo_piers"})
-    first = run_tap({**cfg, "molo_path": str(tmp_path / "molo"), "molo_key_pattern": "*06-01*"},
-                    catalog=catalog)
+    first = run_tap({**cfg, "molo_path": str(tmp_path / "molo"), "molo_key_pattern": "*06-01*"}, catalog=catalog)
     assert loaded_keys(first.state, "molo") == [MOLO_OLD]
     if not fails:
         run = run_tap(cfg, state=first.state, catalog=catalog)
         (audit,) = run.audit("molo_slips")
-        assert (audit["rows_read"], audit["rows_emitted"], audit["rows_rejected"]) == \
-            (100, 100 - bad_rows, bad_rows)
+        assert (audit["rows_read"], audit["rows_emitted"], audit["rows_rejected"]) == (100, 100 - bad_rows, bad_rows)
         assert {m["stream"] for m in run.of_type("ACTIVATE_VERSION")} == {"molo_slips", "molo_piers"}
         assert loaded_keys(run.state, "molo") == [MOLO_OLD, MOLO_NEW]
         return
@@ -352,13 +405,25 @@ def test_max_reject_ratio(tmp_path, caplog, bad_rows, ratio, fails):
 
 def test_archive_file_matching_no_table_is_listed(tmp_path, caplog):
     caplog.set_level(logging.INFO)
-    write_zip(tmp_path / "molo" / MOLO_NEW, {
-        "Slips.csv": slips_csv(2), "Readme.txt": b"hello", "export/Unknown.csv": b"a,b\n1,2\n",
-        "slips_backup.CSV": b"Id\n1\n",
-    }, mtime=T0)
-    write_targz(tmp_path / "stellar" / STELLAR_NEW, {
-        "data/holidays.csv": holidays_csv(2), "data/style_photos.csv": b"id\n1\n", "schema.sql": b"--",
-    }, mtime=T0)
+    write_zip(
+        tmp_path / "molo" / MOLO_NEW,
+        {
+            "Slips.csv": slips_csv(2),
+            "Readme.txt": b"hello",
+            "export/Unknown.csv": b"a,b\n1,2\n",
+            "slips_backup.CSV": b"Id\n1\n",
+        },
+        mtime=T0,
+    )
+    write_targz(
+        tmp_path / "stellar" / STELLAR_NEW,
+        {
+            "data/holidays.csv": holidays_csv(2),
+            "data/style_photos.csv": b"id\n1\n",
+            "schema.sql": b"--",
+        },
+        mtime=T0,
+    )
     run = run_tap(config(tmp_path), catalog=select_catalog({"molo_slips", "stellar_holidays"}))
     assert len(run.records("molo_slips")) == 2 and len(run.records("stellar_holidays")) == 2
     unknown = [w for w in warnings_of(caplog) if "match no catalog table" in w]
@@ -379,10 +444,8 @@ def test_member_found_in_a_subfolder_and_by_case(tmp_path):
 
 
 def test_two_members_for_one_table_is_an_error(tmp_path):
-    write_zip(tmp_path / "molo" / MOLO_NEW, {"a/Slips.csv": slips_csv(1), "b/Slips.csv": slips_csv(1)},
-              mtime=T0)
-    error, failed = run_tap_failing(config(tmp_path, stellar_enabled=False),
-                                    catalog=select_catalog({"molo_slips"}))
+    write_zip(tmp_path / "molo" / MOLO_NEW, {"a/Slips.csv": slips_csv(1), "b/Slips.csv": slips_csv(1)}, mtime=T0)
+    error, failed = run_tap_failing(config(tmp_path, stellar_enabled=False), catalog=select_catalog({"molo_slips"}))
     assert isinstance(error, ExportError)
     assert MOLO_NEW in str(error) and "a/Slips.csv" in str(error) and "b/Slips.csv" in str(error)
     assert failed.records("molo_slips") == []

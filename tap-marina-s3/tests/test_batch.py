@@ -12,8 +12,8 @@ import time
 from pathlib import Path
 
 import duckdb
-
 from conftest import member_of, row_for, run_tap, write_zip
+
 from tap_marina_s3.run import _remove_empty_folders
 
 T0 = 1_763_300_000
@@ -30,12 +30,19 @@ def write_molo(folder: Path, day: int, piers: list[list[str]]) -> str:
 
 
 def test_batch_messages_files_versions_and_rejects(tmp_path):
-    piers = [row_for("molo_piers", ID="1", NAME="A", MARINA_LOCATION_ID="7"),
-             row_for("molo_piers", ID="x2", NAME="bad id"),
-             row_for("molo_piers", ID="3", NAME="C")]
+    piers = [
+        row_for("molo_piers", ID="1", NAME="A", MARINA_LOCATION_ID="7"),
+        row_for("molo_piers", ID="x2", NAME="bad id"),
+        row_for("molo_piers", ID="3", NAME="C"),
+    ]
     write_molo(tmp_path, 17, piers)
-    config = {"molo_path": str(tmp_path / "molo"), "stellar_enabled": False, "mode": "all",
-              "max_reject_ratio": 0.5, "batch_config": batch_config(tmp_path / "batches")}
+    config = {
+        "molo_path": str(tmp_path / "molo"),
+        "stellar_enabled": False,
+        "mode": "all",
+        "max_reject_ratio": 0.5,
+        "batch_config": batch_config(tmp_path / "batches"),
+    }
     run = run_tap(config)
 
     assert not run.of_type("RECORD", "molo_piers")  # rows go in the file, not as RECORDs
@@ -47,9 +54,14 @@ def test_batch_messages_files_versions_and_rejects(tmp_path):
     (uri,) = batch["manifest"]
     path = Path(uri.removeprefix("file://"))
     assert path.parent.parent == tmp_path / "batches" and path.exists()
-    rows = duckdb.connect().execute(
-        f"SELECT id, name, marina_location_id, _sdc_row_number, _sdc_source_member "
-        f"FROM read_parquet('{path}') ORDER BY _sdc_row_number").fetchall()
+    rows = (
+        duckdb.connect()
+        .execute(
+            f"SELECT id, name, marina_location_id, _sdc_row_number, _sdc_source_member "
+            f"FROM read_parquet('{path}') ORDER BY _sdc_row_number"
+        )
+        .fetchall()
+    )
     assert rows == [(1, "A", 7, 1, "Piers.csv"), (3, "C", None, 3, "Piers.csv")]
 
     (reject,) = run.records("marina_rejects")
@@ -64,27 +76,38 @@ def test_batch_messages_files_versions_and_rejects(tmp_path):
 def test_each_export_is_its_own_batch_and_version(tmp_path):
     write_molo(tmp_path, 17, [row_for("molo_piers", ID="1")])
     write_molo(tmp_path, 18, [row_for("molo_piers", ID="1"), row_for("molo_piers", ID="2")])
-    config = {"molo_path": str(tmp_path / "molo"), "stellar_enabled": False, "mode": "all",
-              "batch_config": batch_config(tmp_path / "batches")}
+    config = {
+        "molo_path": str(tmp_path / "molo"),
+        "stellar_enabled": False,
+        "mode": "all",
+        "batch_config": batch_config(tmp_path / "batches"),
+    }
     run = run_tap(config)
-    sequence = [(m["type"], m["version"]) for m in run.messages
-                if m.get("stream") == "molo_piers" and m["type"] in ("BATCH", "ACTIVATE_VERSION")]
+    sequence = [
+        (m["type"], m["version"])
+        for m in run.messages
+        if m.get("stream") == "molo_piers" and m["type"] in ("BATCH", "ACTIVATE_VERSION")
+    ]
     first, second = sorted({v for _, v in sequence})
     # every export's table is activated only once the whole run was read (see test_state)
-    assert sequence == [("BATCH", first), ("BATCH", second),
-                        ("ACTIVATE_VERSION", first), ("ACTIVATE_VERSION", second)]
-    counts = [duckdb.connect().execute(
-        f"SELECT count(*) FROM read_parquet('{m['manifest'][0].removeprefix('file://')}')").fetchone()[0]
-        for m in run.of_type("BATCH", "molo_piers")]
+    assert sequence == [("BATCH", first), ("BATCH", second), ("ACTIVATE_VERSION", first), ("ACTIVATE_VERSION", second)]
+    counts = [
+        duckdb.connect()
+        .execute(f"SELECT count(*) FROM read_parquet('{m['manifest'][0].removeprefix('file://')}')")
+        .fetchone()[0]
+        for m in run.of_type("BATCH", "molo_piers")
+    ]
     assert counts == [1, 2]
 
 
 def test_other_batch_setups_fall_back_to_the_sdk_batcher(tmp_path):
     """JSON Lines batches are the SDK's own (records written by its batcher): still complete."""
     write_molo(tmp_path, 17, [row_for("molo_piers", ID="1", NAME="A")])
-    config = {"molo_path": str(tmp_path / "molo"), "stellar_enabled": False,
-              "batch_config": {"encoding": {"format": "jsonl"},
-                               "storage": {"root": (tmp_path / "b").as_uri()}}}
+    config = {
+        "molo_path": str(tmp_path / "molo"),
+        "stellar_enabled": False,
+        "batch_config": {"encoding": {"format": "jsonl"}, "storage": {"root": (tmp_path / "b").as_uri()}},
+    }
     run = run_tap(config)
     (batch,) = run.of_type("BATCH", "molo_piers")
     assert batch["encoding"]["format"] == "jsonl" and len(batch["manifest"]) == 1

@@ -7,6 +7,7 @@ import time
 
 from conftest import run_tap
 from test_state import cfg, three_exports  # noqa: F401  (fixture)
+
 from tap_marina_s3.run import READ_AHEAD_COLUMNS, Budget, Run
 
 
@@ -55,5 +56,4 @@ def test_the_setting_sizes_the_budget_and_leaves_the_output_alone(three_exports)
     assert one_at_a_time.records("molo_slips") and one_at_a_time.records("stellar_holidays")
     for stream in ("molo_slips", "molo_piers", "stellar_holidays"):
         strip = [{k: v for k, v in r.items() if k != "time_extracted"} for r in default.records(stream)]
-        assert [{k: v for k, v in r.items() if k != "time_extracted"}
-                for r in one_at_a_time.records(stream)] == strip
+        assert [{k: v for k, v in r.items() if k != "time_extracted"} for r in one_at_a_time.records(stream)] == strip

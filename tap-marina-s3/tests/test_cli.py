@@ -17,16 +17,34 @@ import yaml
 CATALOG = yaml.safe_load(resources.files("tap_marina_s3").joinpath("catalog.yml").read_text("utf-8"))
 EXE = Path(sys.executable).with_name("tap-marina-s3")
 PER_SYSTEM = ("enabled", "bucket", "path", "prefix", "key_pattern", "max_export_age_hours")
-SHARED = ("aws_region", "aws_access_key_id", "aws_secret_access_key", "aws_session_token", "aws_profile",
-          "endpoint_url", "mode", "day_first", "max_reject_ratio", "max_field_bytes", "max_member_bytes",
-          "max_compression_ratio", "typing_columns", "late_export")
-LINEAGE = {"_sdc_source_key", "_sdc_source_member", "_sdc_row_number", "_sdc_exported_at", "_sdc_extra",
-           "_sdc_row_hash"}
+SHARED = (
+    "aws_region",
+    "aws_access_key_id",
+    "aws_secret_access_key",
+    "aws_session_token",
+    "aws_profile",
+    "endpoint_url",
+    "mode",
+    "day_first",
+    "max_reject_ratio",
+    "max_field_bytes",
+    "max_member_bytes",
+    "max_compression_ratio",
+    "typing_columns",
+    "late_export",
+)
+LINEAGE = {
+    "_sdc_source_key",
+    "_sdc_source_member",
+    "_sdc_row_number",
+    "_sdc_exported_at",
+    "_sdc_extra",
+    "_sdc_row_hash",
+}
 
 
 def cli(*args: str) -> str:
-    result = subprocess.run([str(EXE), *args], capture_output=True, text=True, timeout=120,
-                            cwd=Path(__file__).parent)
+    result = subprocess.run([str(EXE), *args], capture_output=True, text=True, timeout=120, cwd=Path(__file__).parent)
     assert result.returncode == 0, result.stderr[-2000:]
     return result.stdout
 
@@ -45,8 +63,9 @@ def test_about_lists_every_setting():
     # the rest are the SDK's own (stream maps, flattening, batch ...), none of the tap's families
     assert not [n for n in set(settings) - expected if n.startswith(("molo_", "stellar_", "aws_", "max_"))]
     assert all(settings[name].get("description") for name in expected)
-    assert settings["mode"].get("enum") == ["latest", "all"] or \
-        settings["mode"].get("allowed_values", settings["mode"].get("enum")) == ["latest", "all"]
+    assert settings["mode"].get("enum") == ["latest", "all"] or settings["mode"].get(
+        "allowed_values", settings["mode"].get("enum")
+    ) == ["latest", "all"]
     assert settings["molo_key_pattern"]["default"] == "*.zip"
     assert settings["stellar_key_pattern"]["default"] == "*-DATA.sql.gz"
     assert settings["max_reject_ratio"]["default"] == 0.01
@@ -71,7 +90,7 @@ def expected_schema(oracle_type: str) -> dict:
         scale = int(m.group(2))
         if scale == 0:
             return {"type": ["integer", "null"], "x-sql-datatype": oracle_type}
-        return {"type": ["number", "null"], "multipleOf": 10.0 ** -scale, "x-sql-datatype": oracle_type}
+        return {"type": ["number", "null"], "multipleOf": 10.0**-scale, "x-sql-datatype": oracle_type}
     if t == "BINARY_DOUBLE":
         return {"type": ["number", "null"]}
     if t == "DATE":
@@ -115,15 +134,42 @@ def test_composite_keys(discovered):
 def test_bookkeeping_streams(discovered):
     streams = {s["tap_stream_id"]: s for s in discovered["streams"]}
     audit = streams["marina_load_audit"]["schema"]["properties"]
-    for name in ("run_id", "system", "table_name", "source_key", "source_member", "exported_at",
-                 "present", "completed", "rows_read", "rows_counted", "rows_emitted", "rows_rejected",
-                 "rows_decoded_cp1252", "bytes_read", "missing_columns", "extra_columns",
-                 "started_at", "finished_at", "table_version"):
+    for name in (
+        "run_id",
+        "system",
+        "table_name",
+        "source_key",
+        "source_member",
+        "exported_at",
+        "present",
+        "completed",
+        "rows_read",
+        "rows_counted",
+        "rows_emitted",
+        "rows_rejected",
+        "rows_decoded_cp1252",
+        "bytes_read",
+        "missing_columns",
+        "extra_columns",
+        "started_at",
+        "finished_at",
+        "table_version",
+    ):
         assert name in audit, name
     assert "boolean" in audit["present"]["type"] and "array" in audit["missing_columns"]["type"]
     assert set(streams["marina_load_audit"]["key_properties"]) == {"run_id", "source_key", "table_name"}
     rejects = streams["marina_rejects"]["schema"]["properties"]
-    for name in ("system", "table_name", "source_key", "source_member", "source_row_number",
-                 "exported_at", "record_key", "raw_values", "errors", "rejected_at"):
+    for name in (
+        "system",
+        "table_name",
+        "source_key",
+        "source_member",
+        "source_row_number",
+        "exported_at",
+        "record_key",
+        "raw_values",
+        "errors",
+        "rejected_at",
+    ):
         assert name in rejects, name
     assert {"source_key", "table_name", "source_row_number"} <= set(streams["marina_rejects"]["key_properties"])

@@ -12,7 +12,6 @@ import time
 from pathlib import Path
 
 import pytest
-
 from conftest import TABLES, csv_bytes, header_of, row_for, write_targz, write_zip
 
 EXE = Path(sys.executable).with_name("tap-marina-s3")
@@ -32,8 +31,9 @@ def tap(tmp_path: Path, config: dict, **env: str) -> subprocess.CompletedProcess
     path = tmp_path / "config.json"
     path.write_text(json.dumps(config))
     environ = {k: v for k, v in os.environ.items() if not k.startswith(("TAP_MARINA_S3_", "MELTANO_"))}
-    return subprocess.run([str(EXE), "--config", str(path)], capture_output=True, text=True,
-                          timeout=120, env={**environ, **env})
+    return subprocess.run(
+        [str(EXE), "--config", str(path)], capture_output=True, text=True, timeout=120, env={**environ, **env}
+    )
 
 
 def errors(result: subprocess.CompletedProcess) -> list[str]:
@@ -59,8 +59,9 @@ def molo_only(tmp_path: Path, **extra) -> dict:
 
 def test_missing_folder_is_one_line_before_any_read(tmp_path):
     result = tap(tmp_path, molo_only(tmp_path))
-    last = assert_one_line_failure(result, f"export folder {tmp_path / 'molo'} does not exist",
-                                   "molo_path", "TAP_MARINA_S3_MOLO_PATH")
+    last = assert_one_line_failure(
+        result, f"export folder {tmp_path / 'molo'} does not exist", "molo_path", "TAP_MARINA_S3_MOLO_PATH"
+    )
     assert last.startswith("molo: ")
     documented("export folder", "does not exist (setting molo_path)")
     assert "Beginning sync" not in result.stderr  # raised before the first stream
@@ -81,8 +82,9 @@ def test_file_named_like_an_export_that_is_not_an_archive(tmp_path):
 
 def test_member_over_the_size_limit(tmp_path):
     write_zip(tmp_path / "molo" / MOLO, {"Slips.csv": slips(50)})
-    assert_one_line_failure(tap(tmp_path, molo_only(tmp_path, max_member_bytes=200)),
-                            MOLO, "'Slips.csv'", "max_member_bytes")
+    assert_one_line_failure(
+        tap(tmp_path, molo_only(tmp_path, max_member_bytes=200)), MOLO, "'Slips.csv'", "max_member_bytes"
+    )
     documented("(setting max_member_bytes)")
 
 
@@ -91,8 +93,9 @@ def test_reject_ratio_exceeded(tmp_path):
     column = next(c for c in table.columns if c.kind == "integer" and c.name not in table.primary_key)
     rows = [row_for(table.stream, ID="1"), row_for(table.stream, ID="2", **{column.name: "12abc"})]
     write_zip(tmp_path / "molo" / MOLO, {table.source_file: csv_bytes(header_of(table.stream), rows)})
-    assert_one_line_failure(tap(tmp_path, molo_only(tmp_path)), f"{MOLO}/{table.source_file}",
-                            "rejected 1 of 2 rows", "max_reject_ratio")
+    assert_one_line_failure(
+        tap(tmp_path, molo_only(tmp_path)), f"{MOLO}/{table.source_file}", "rejected 1 of 2 rows", "max_reject_ratio"
+    )
     documented("over max_reject_ratio")
 
 
@@ -111,32 +114,55 @@ def test_late_export_fails_and_says_since_when(tmp_path):
     write_zip(tmp_path / "molo" / MOLO, {"Slips.csv": slips()}, mtime=two_days_ago)
     result = tap(tmp_path, molo_only(tmp_path, molo_max_export_age_hours=30))
     since = time.strftime("%Y-%m-%d %H:%M", time.gmtime(two_days_ago))
-    last = assert_one_line_failure(result, "Late MOLO (marina operations) export: nothing new since "
-                                   f"{since} UTC",
-                                   "48 h ago", MOLO, "molo_max_export_age_hours=30", "late_export=warn")
+    last = assert_one_line_failure(
+        result,
+        f"Late MOLO (marina operations) export: nothing new since {since} UTC",
+        "48 h ago",
+        MOLO,
+        "molo_max_export_age_hours=30",
+        "late_export=warn",
+    )
     assert "Beginning sync" not in result.stderr and '"type":"RECORD"' not in result.stdout, last
     documented("Late MOLO (marina operations) export: nothing new since")
 
 
 def test_empty_folder_is_a_late_export(tmp_path):
     (tmp_path / "stellar").mkdir()
-    result = tap(tmp_path, {"stellar_path": str(tmp_path / "stellar"), "molo_enabled": False,
-                            "stellar_max_export_age_hours": 30})
-    assert_one_line_failure(result, "Late Stellar Business (boat rentals) export: no export at all in",
-                            str(tmp_path / "stellar"))
+    result = tap(
+        tmp_path, {"stellar_path": str(tmp_path / "stellar"), "molo_enabled": False, "stellar_max_export_age_hours": 30}
+    )
+    assert_one_line_failure(
+        result, "Late Stellar Business (boat rentals) export: no export at all in", str(tmp_path / "stellar")
+    )
     documented("export: no export at all in")
 
 
 def test_late_export_warns_and_loads_when_asked(tmp_path):
-    write_targz(tmp_path / "stellar" / STELLAR, {"data/holidays.csv": csv_bytes(
-        header_of("stellar_holidays"), [row_for("stellar_holidays", LOCATION_ID="1", HOLIDAY_DATE="2025-12-25")])},
-        mtime=time.time() - 50 * HOUR)
-    result = tap(tmp_path, {"stellar_path": str(tmp_path / "stellar"), "molo_enabled": False,
-                            "stellar_max_export_age_hours": 30, "late_export": "warn"})
+    write_targz(
+        tmp_path / "stellar" / STELLAR,
+        {
+            "data/holidays.csv": csv_bytes(
+                header_of("stellar_holidays"), [row_for("stellar_holidays", LOCATION_ID="1", HOLIDAY_DATE="2025-12-25")]
+            )
+        },
+        mtime=time.time() - 50 * HOUR,
+    )
+    result = tap(
+        tmp_path,
+        {
+            "stellar_path": str(tmp_path / "stellar"),
+            "molo_enabled": False,
+            "stellar_max_export_age_hours": 30,
+            "late_export": "warn",
+        },
+    )
     assert result.returncode == 0, result.stderr[-2000:]
-    assert any("| WARNING" in line and "Late Stellar Business (boat rentals) export: nothing new since" in line
-               and "50 h ago" in line
-               for line in result.stderr.splitlines())
+    assert any(
+        "| WARNING" in line
+        and "Late Stellar Business (boat rentals) export: nothing new since" in line
+        and "50 h ago" in line
+        for line in result.stderr.splitlines()
+    )
     assert '"stream":"stellar_holidays"' in result.stdout
 
 

@@ -25,9 +25,8 @@ from pathlib import Path
 
 import pytest
 import yaml
+from conftest import header_of, loaded_keys, member_of, row_for, run_tap, run_tap_failing, write_zip
 
-from conftest import (header_of, loaded_keys, member_of, row_for, run_tap, run_tap_failing,
-                      write_zip)
 from tap_marina_s3.archives import ExportError
 from tap_marina_s3.reader import RecordCounter
 from tap_marina_s3.streams import RejectRatioExceeded
@@ -43,8 +42,12 @@ MB = 1 << 20
 
 
 def config(tmp_path: Path, **extra) -> dict:
-    return {"molo_path": str(tmp_path / "molo"), "stellar_path": str(tmp_path / "stellar"),
-            "stellar_enabled": False, **extra}
+    return {
+        "molo_path": str(tmp_path / "molo"),
+        "stellar_path": str(tmp_path / "stellar"),
+        "stellar_enabled": False,
+        **extra,
+    }
 
 
 def text(n: int, seed: str = "notes") -> str:
@@ -62,24 +65,27 @@ def text(n: int, seed: str = "notes") -> str:
 
 def contacts(rows: int, long: dict[int, str]) -> list[list[str]]:
     """Contacts rows 1..rows; row i's Notes is long[i] when given."""
-    return [row_for("molo_contacts", ID=str(i), NOTES=long.get(i, f"note {i}"))
-            for i in range(1, rows + 1)]
+    return [row_for("molo_contacts", ID=str(i), NOTES=long.get(i, f"note {i}")) for i in range(1, rows + 1)]
 
 
 def load(tmp_path: Path, data: bytes, **settings):
     write_zip(tmp_path / "molo" / MOLO_NEW, {"Contacts.csv": data}, mtime=T0)
     from conftest import select_catalog
+
     catalog = select_catalog({"molo_contacts", "marina_rejects", "marina_load_audit"})
     return run_tap(config(tmp_path, **settings), catalog=catalog)
 
 
 # ------------------------------------------------------------------ fields of any length
-@pytest.mark.parametrize(("position", "size", "newline"), [
-    ("last", 5 * MB, "\r\n"),  # DuckDB dropped this row silently (its buffer was 4 MB)
-    ("middle", 3 * MB, "\r\n"),  # DuckDB failed the run ("Maximum line size exceeded")
-    ("first", 3 * MB, "\n"),
-    ("only", 5 * MB, "\n"),
-])
+@pytest.mark.parametrize(
+    ("position", "size", "newline"),
+    [
+        ("last", 5 * MB, "\r\n"),  # DuckDB dropped this row silently (its buffer was 4 MB)
+        ("middle", 3 * MB, "\r\n"),  # DuckDB failed the run ("Maximum line size exceeded")
+        ("first", 3 * MB, "\n"),
+        ("only", 5 * MB, "\n"),
+    ],
+)
 def test_a_long_field_loads_intact_in_any_position(tmp_path, position, size, newline):
     rows = {"first": 3, "middle": 5, "last": 5, "only": 1}[position]
     at = {"first": 1, "middle": 3, "last": rows, "only": 1}[position]
@@ -111,8 +117,7 @@ def test_a_field_over_max_field_bytes_rejects_its_row_with_size_hash_and_prefix(
     assert f"{len(quoted):,} bytes, over max_field_bytes {MB:,}" in error["error"]
     assert hashlib.sha256(quoted.encode()).hexdigest() in error["error"]
     kept = reject["raw_values"]["Notes"]
-    assert kept == {"bytes": len(quoted), "sha256": hashlib.sha256(quoted.encode()).hexdigest(),
-                    "prefix": quoted[:256]}
+    assert kept == {"bytes": len(quoted), "sha256": hashlib.sha256(quoted.encode()).hexdigest(), "prefix": quoted[:256]}
     assert reject["raw_values"]["Id"] == "2"  # the other fields whole
     (audit,) = run.audit("molo_contacts")
     assert (audit["rows_counted"], audit["rows_emitted"], audit["rows_rejected"]) == (5, 4, 1)
@@ -125,7 +130,7 @@ def one_line_export(tmp_path_factory) -> Path:
     chunk = text(8 * MB, "one-line").replace("\n", " ").encode()
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as zf:
         with zf.open("Contacts.csv", "w", force_zip64=True) as out:
-            out.write(",".join(header_of("molo_contacts")).encode() + b"\r\n1,a,b,c,d,1,\"")
+            out.write(",".join(header_of("molo_contacts")).encode() + b'\r\n1,a,b,c,d,1,"')
             for _ in range(300 * MB // len(chunk)):
                 out.write(chunk)
             out.write(b'",1' + b"," * (len(header_of("molo_contacts")) - 8) + b"\r\n")
@@ -137,6 +142,7 @@ def test_a_member_that_is_one_300_mb_line(tmp_path, one_line_export):
     (tmp_path / "molo").mkdir()
     os.link(one_line_export, tmp_path / "molo" / MOLO_NEW)
     from conftest import select_catalog
+
     catalog = select_catalog({"molo_contacts", "marina_rejects", "marina_load_audit"})
     # by default the table fails (all of its rows rejected) and the state stays
     error, failed = run_tap_failing(config(tmp_path), catalog=catalog)
@@ -164,20 +170,23 @@ def test_a_header_without_a_line_end_is_refused(tmp_path):
 
 
 # ------------------------------------------------------------------ rows counted twice
-@pytest.mark.parametrize(("data", "records"), [
-    (b"1,a\n2,b\n", 2),
-    (b"1,a\r\n\r\n2,b", 2),  # an empty line is no row; the last row has no line end
-    (b'1,"a\r\nb"\r\n2,"x,""y"""\n', 2),  # quoted line ends, commas and quotes
-    (b'1,30" screen\n2,5\'6"\n', 2),  # a quote inside a value does not open a quoted field
-    (b"1,a\r2,b\r", 2),  # CR row ends
-    (b'1,"open\n2,b\n', 1),  # an unclosed quote runs to the end of the file
-    (b"  \n", 1),  # blanks are a row (rejected for its shape), not an empty line
-])
+@pytest.mark.parametrize(
+    ("data", "records"),
+    [
+        (b"1,a\n2,b\n", 2),
+        (b"1,a\r\n\r\n2,b", 2),  # an empty line is no row; the last row has no line end
+        (b'1,"a\r\nb"\r\n2,"x,""y"""\n', 2),  # quoted line ends, commas and quotes
+        (b'1,30" screen\n2,5\'6"\n', 2),  # a quote inside a value does not open a quoted field
+        (b"1,a\r2,b\r", 2),  # CR row ends
+        (b'1,"open\n2,b\n', 1),  # an unclosed quote runs to the end of the file
+        (b"  \n", 1),  # blanks are a row (rejected for its shape), not an empty line
+    ],
+)
 def test_record_counter(data, records):
     for step in (1, 3, len(data)):  # any cut of the member into blocks
         counter = RecordCounter()
         for i in range(0, len(data), step):
-            counter.feed(data[i:i + step])
+            counter.feed(data[i : i + step])
         counter.finish()
         assert counter.count == records, (data, step)
 
@@ -189,15 +198,16 @@ def test_rows_counted_differently_fail_the_table(tmp_path):
     header = ",".join(header_of("molo_contacts")).encode()
     width = len(header_of("molo_contacts"))
     rows = [b'  "1' + b"," * (width - 1), b"2" + b"," * (width - 1)]
-    write_zip(tmp_path / "molo" / MOLO_NEW, {"Contacts.csv": header + b"\n" + b"\n".join(rows)},
-              mtime=T0)
+    write_zip(tmp_path / "molo" / MOLO_NEW, {"Contacts.csv": header + b"\n" + b"\n".join(rows)}, mtime=T0)
     from conftest import select_catalog
+
     catalog = select_catalog({"molo_contacts", "marina_rejects", "marina_load_audit"})
     error, failed = run_tap_failing(config(tmp_path, max_reject_ratio=1), catalog=catalog)
     assert isinstance(error, ExportError), repr(error)
     message = str(error)
-    assert message.startswith(f"{MOLO_NEW}/Contacts.csv: table molo_contacts: 1 rows counted "
-                              "in the file, but 1 loaded + 1 rejected = 2"), message
+    assert message.startswith(
+        f"{MOLO_NEW}/Contacts.csv: table molo_contacts: 1 rows counted in the file, but 1 loaded + 1 rejected = 2"
+    ), message
     assert "state is left as it was" in message
     assert failed.of_type("ACTIVATE_VERSION") == [] and loaded_keys(failed.state, "molo") == []
 
@@ -255,10 +265,13 @@ def tar_bomb(tmp_path_factory) -> Path:
     return path
 
 
-@pytest.mark.parametrize(("settings", "refusal"), [
-    ({}, "is 2,147,483,648 bytes, over the limit of 1,073,741,824 (setting max_member_bytes)"),
-    ({"max_member_bytes": 4 << 30}, "expands more than 200x"),  # the size the tar declares passes
-])
+@pytest.mark.parametrize(
+    ("settings", "refusal"),
+    [
+        ({}, "is 2,147,483,648 bytes, over the limit of 1,073,741,824 (setting max_member_bytes)"),
+        ({"max_member_bytes": 4 << 30}, "expands more than 200x"),  # the size the tar declares passes
+    ],
+)
 def test_a_tar_bomb_is_refused_while_inflating(tmp_path, tar_bomb, monkeypatch, settings, refusal):
     folder = tmp_path / "stellar"
     folder.mkdir()
@@ -279,8 +292,7 @@ def test_a_tar_bomb_is_refused_while_inflating(tmp_path, tar_bomb, monkeypatch, 
     watcher = threading.Thread(target=watch)
     watcher.start()
     try:
-        error, failed = run_tap_failing({"stellar_path": str(folder), "molo_enabled": False,
-                                         **settings})
+        error, failed = run_tap_failing({"stellar_path": str(folder), "molo_enabled": False, **settings})
     finally:
         done.set()
         watcher.join()
@@ -303,16 +315,28 @@ def _env_example() -> dict[str, str]:
 
 
 def test_env_example_equals_the_tap_defaults_and_meltano_yml():
-    about = json.loads(subprocess.run(
-        [sys.executable, "-m", "tap_marina_s3.tap", "--about", "--format=json"],
-        check=True, capture_output=True, text=True).stdout)
+    about = json.loads(
+        subprocess.run(
+            [sys.executable, "-m", "tap_marina_s3.tap", "--about", "--format=json"],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
+    )
     properties = about["settings"]["properties"]
     project = yaml.safe_load((ROOT / "meltano.yml").read_text())
     (tap,) = [p for p in project["plugins"]["extractors"] if p["name"] == "tap-marina-s3"]
     declared = {s["name"]: s for s in tap["settings"]}
     documented = _env_example()
-    for name in ("max_reject_ratio", "max_field_bytes", "max_member_bytes",
-                 "max_compression_ratio", "typing_columns", "day_first", "mode"):
+    for name in (
+        "max_reject_ratio",
+        "max_field_bytes",
+        "max_member_bytes",
+        "max_compression_ratio",
+        "typing_columns",
+        "day_first",
+        "mode",
+    ):
         assert name in documented, name
     for name, value in documented.items():
         assert name in properties and name in declared, name
@@ -330,15 +354,28 @@ MELTANO = ROOT / ".venv" / "bin" / "meltano"
 
 @pytest.mark.skipif(not MELTANO.exists(), reason="the project's Meltano is not installed")
 def test_settings_from_the_environment_reach_the_tap():
-    env = {**os.environ, "TAP_MARINA_S3_MAX_REJECT_RATIO": "1.0",
-           "TAP_MARINA_S3_MAX_COMPRESSION_RATIO": "50", "TAP_MARINA_S3_MAX_FIELD_BYTES": "1048576",
-           "MELTANO_SEND_ANONYMOUS_USAGE_STATS": "false"}
-    done = subprocess.run([str(MELTANO), "config", "print", "tap-marina-s3"], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=120)
+    env = {
+        **os.environ,
+        "TAP_MARINA_S3_MAX_REJECT_RATIO": "1.0",
+        "TAP_MARINA_S3_MAX_COMPRESSION_RATIO": "50",
+        "TAP_MARINA_S3_MAX_FIELD_BYTES": "1048576",
+        "MELTANO_SEND_ANONYMOUS_USAGE_STATS": "false",
+    }
+    done = subprocess.run(
+        [str(MELTANO), "config", "print", "tap-marina-s3"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     config = json.loads(done.stdout)
-    assert (config["max_reject_ratio"], config["max_compression_ratio"],
-            config["max_field_bytes"]) == ("1.0", 50, 1048576)
+    assert (config["max_reject_ratio"], config["max_compression_ratio"], config["max_field_bytes"]) == (
+        "1.0",
+        50,
+        1048576,
+    )
 
 
 def test_ratio_settings_given_as_strings(tmp_path):

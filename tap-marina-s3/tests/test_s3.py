@@ -15,15 +15,19 @@ from pathlib import Path
 import boto3
 import pytest
 from botocore.config import Config
-
 from conftest import loaded_keys, run_tap, run_tap_failing, select_catalog
+
 from tap_marina_s3.samples import generate
 
 moto_server = pytest.importorskip("moto.server")
 
 SELECTED = {"molo_slips", "molo_piers", "molo_contacts", "stellar_holidays", "stellar_customers"}
-CREDENTIALS = {"aws_access_key_id": "testing-key", "aws_secret_access_key": "testing-secret",
-               "aws_session_token": "testing-token", "aws_region": "us-east-1"}
+CREDENTIALS = {
+    "aws_access_key_id": "testing-key",
+    "aws_secret_access_key": "testing-secret",
+    "aws_session_token": "testing-token",
+    "aws_region": "us-east-1",
+}
 NOISE = 1_000  # with the exports after them: more than one page of ListObjectsV2 (1,000 keys)
 
 
@@ -56,9 +60,14 @@ def endpoint(s3_env):
 
 @pytest.fixture(scope="module")
 def s3(endpoint):
-    return boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1",
-                        aws_access_key_id="testing-key", aws_secret_access_key="testing-secret",
-                        config=Config(retries={"max_attempts": 1}))
+    return boto3.client(
+        "s3",
+        endpoint_url=endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="testing-key",
+        aws_secret_access_key="testing-secret",
+        config=Config(retries={"max_attempts": 1}),
+    )
 
 
 @pytest.fixture(scope="module")
@@ -101,8 +110,11 @@ def test_pagination_prefix_and_latest(s3, endpoint, samples, catalog):
     bucket = fresh_bucket(s3, "molo-paged")
     old, new = exports_of(manifest, "molo")
     with ThreadPoolExecutor(8) as pool:  # sorts before the exports: "exports/a..." < "exports/z..."
-        list(pool.map(lambda i: s3.put_object(Bucket=bucket, Key=f"exports/a-noise/{i:05d}.txt",
-                                              Body=b"x"), range(NOISE)))
+        list(
+            pool.map(
+                lambda i: s3.put_object(Bucket=bucket, Key=f"exports/a-noise/{i:05d}.txt", Body=b"x"), range(NOISE)
+            )
+        )
     s3.put_object(Bucket=bucket, Key="exports/a-noise/not-an-export.csv", Body=b"x")
     old_key = upload(s3, bucket, "exports/z/" + Path(old["path"]).name, out / old["path"])
     new_key = upload(s3, bucket, "exports/z/" + Path(new["path"]).name, out / new["path"])
@@ -111,8 +123,7 @@ def test_pagination_prefix_and_latest(s3, endpoint, samples, catalog):
     first_page = s3.list_objects_v2(Bucket=bucket, Prefix="exports/")
     assert first_page["IsTruncated"] and new_key not in {o["Key"] for o in first_page["Contents"]}
 
-    run = run_tap(config(endpoint, molo_bucket=bucket, molo_prefix="exports/", stellar_enabled=False),
-                  catalog=catalog)
+    run = run_tap(config(endpoint, molo_bucket=bucket, molo_prefix="exports/", stellar_enabled=False), catalog=catalog)
     assert loaded_keys(run.state, "molo") == [new_key]  # latest: only the newest
     for stream in ("molo_slips", "molo_piers", "molo_contacts"):
         records = run.records(stream)
@@ -132,8 +143,7 @@ def test_all_then_nothing_new_then_reupload(s3, endpoint, samples, catalog):
     stellar_bucket = fresh_bucket(s3, "stellar-exports")
     keys = {}
     for system, bucket in (("molo", molo_bucket), ("stellar", stellar_bucket)):
-        keys[system] = [upload(s3, bucket, Path(e["path"]).name, out / e["path"])
-                        for e in exports_of(manifest, system)]
+        keys[system] = [upload(s3, bucket, Path(e["path"]).name, out / e["path"]) for e in exports_of(manifest, system)]
     cfg = config(endpoint, molo_bucket=molo_bucket, stellar_bucket=stellar_bucket, mode="all")
 
     first = run_tap(cfg, catalog=catalog)
@@ -156,8 +166,10 @@ def test_all_then_nothing_new_then_reupload(s3, endpoint, samples, catalog):
     second = run_tap(cfg, state=first.state, catalog=catalog)
     assert second.of_type("RECORD") == [] and second.of_type("ACTIVATE_VERSION") == []
     assert time.monotonic() - started < 10
-    assert second.state["bookmarks"]["marina_load_audit"]["loaded_exports"] == \
-        first.state["bookmarks"]["marina_load_audit"]["loaded_exports"]
+    assert (
+        second.state["bookmarks"]["marina_load_audit"]["loaded_exports"]
+        == first.state["bookmarks"]["marina_load_audit"]["loaded_exports"]
+    )
 
     # the vendor re-uploads the newest MOLO export under the same key with other content
     newest = keys["molo"][-1]
@@ -175,7 +187,8 @@ def test_all_then_nothing_new_then_reupload(s3, endpoint, samples, catalog):
 
 def test_wrong_bucket_is_a_clear_error(s3, endpoint, catalog):
     error, failed = run_tap_failing(
-        config(endpoint, molo_bucket="no-such-bucket-here", stellar_enabled=False), catalog=catalog)
+        config(endpoint, molo_bucket="no-such-bucket-here", stellar_enabled=False), catalog=catalog
+    )
     message = str(error)
     assert message.startswith("molo: ") and "s3://no-such-bucket-here/" in message, message
     assert "NoSuchBucket" in message, message

@@ -54,8 +54,7 @@ def expected_header(table: dict) -> list[str]:
         return "".join(p[:1] + p[1:].lower() for p in name.split("_"))
 
     return [
-        c["source"] or (pascal(c["name"]) if table["system"] == "molo" else c["name"].lower())
-        for c in table["columns"]
+        c["source"] or (pascal(c["name"]) if table["system"] == "molo" else c["name"].lower()) for c in table["columns"]
     ]
 
 
@@ -87,9 +86,9 @@ def canonical(system: str, oracle_type: str, value: str) -> str | None:
         if p == 1:
             allowed = {"True": "1", "False": "0"} if system == "molo" else {"1": "1", "0": "0"}
             return allowed[value]
-        if not re.fullmatch(r"-?\d+(\.0)?", value) or len(value.split(".")[0].lstrip("-")) > p:
+        if not re.fullmatch(r"-?\d+(\.0)?", value) or len(value.split(".", maxsplit=1)[0].lstrip("-")) > p:
             raise ValueError(f"{value!r} is not a NUMBER({p},0)")
-        return str(int(value.split(".")[0]))
+        return str(int(value.split(".", maxsplit=1)[0]))
     if m:
         p, s = int(m[1]), int(m[2])
         parts = re.fullmatch(r"(-?)(\d+)(?:\.(\d+))?", value)
@@ -166,7 +165,7 @@ def test_line_endings_and_timestamps(run):
     stamps = {}
     for e in manifest["exports"]:
         mtime = (out / e["path"]).stat().st_mtime
-        assert mtime == dt.datetime.fromisoformat(e["exported_at"]).replace(tzinfo=dt.timezone.utc).timestamp()
+        assert mtime == dt.datetime.fromisoformat(e["exported_at"]).replace(tzinfo=dt.UTC).timestamp()
         stamps.setdefault(e["system"], []).append(mtime)
     assert all(a < b for s in stamps.values() for a, b in zip(s, s[1:]))
 
@@ -326,9 +325,7 @@ def test_deterministic_for_a_seed(run, tmp_path):
     again = generate(tmp_path / "a", seed=SEED, rows=ROWS, exports=EXPORTS, omit_tables=["molo_piers"], jobs=2)
     assert again == manifest
     for e, x in zip(again["exports"], exports):
-        assert {s: d for s, (_, _, d) in read_export(tmp_path / "a", e).items()} == {
-            s: d for s, (_, _, d) in x.items()
-        }
+        assert {s: d for s, (_, _, d) in read_export(tmp_path / "a", e).items()} == {s: d for s, (_, _, d) in x.items()}
         assert (tmp_path / "a" / e["path"]).read_bytes() == (out / e["path"]).read_bytes()
     other = generate(tmp_path / "b", seed=SEED + 1, rows=ROWS, systems=["molo"])
     assert read_export(tmp_path / "b", other["exports"][0])["molo_boats"][2] != exports[0]["molo_boats"][2]

@@ -40,10 +40,7 @@ CONFIG = {
 
 # Streams the sample export leaves empty: the rejects, and any table written with no rows.
 _EMPTY = ["marina_rejects"] + sorted(
-    stream
-    for export in MANIFEST["exports"]
-    for stream, info in export["tables"].items()
-    if not info.get("rows")
+    stream for export in MANIFEST["exports"] for stream, info in export["tables"].items() if not info.get("rows")
 )
 
 
@@ -75,8 +72,7 @@ def _length_hint(validator, limit, instance, schema):
     return iter(())
 
 
-_ContractValidator = validators.extend(Draft7Validator, {"multipleOf": _exact_multiple_of,
-                                                         "maxLength": _length_hint})
+_ContractValidator = validators.extend(Draft7Validator, {"multipleOf": _exact_multiple_of, "maxLength": _length_hint})
 
 
 class RecordMatchesContractSchema(StreamTestTemplate):

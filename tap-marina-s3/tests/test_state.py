@@ -10,9 +10,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-
-from conftest import (TABLES, csv_bytes, header_of, loaded_keys, row_for, run_tap, select_catalog,
-                      write_targz, write_zip)
+from conftest import TABLES, csv_bytes, header_of, loaded_keys, row_for, run_tap, select_catalog, write_targz, write_zip
 
 DAY = 86_400
 T0 = 1_751_000_000
@@ -29,24 +27,30 @@ def stellar_name(day: int) -> str:
 
 def version_of(day: int, hour: int) -> int:
     """Table version = the export's timestamp (from its name) in ms since the epoch."""
-    return int(dt.datetime(2025, 7, day, hour, tzinfo=dt.timezone.utc).timestamp() * 1000)
+    return int(dt.datetime(2025, 7, day, hour, tzinfo=dt.UTC).timestamp() * 1000)
 
 
 def add_molo(folder: Path, day: int, rows: int = 3) -> str:
     slips = [row_for("molo_slips", ID=str(i), **{TEXT.name: f"day{day}"}) for i in range(1, rows + 1)]
     piers = [row_for("molo_piers", ID=str(day))]
-    write_zip(folder / "molo" / molo_name(day), {
-        "Slips.csv": csv_bytes(header_of("molo_slips"), slips, "\r\n"),
-        "Piers.csv": csv_bytes(header_of("molo_piers"), piers, "\r\n"),
-    }, mtime=T0 + day * DAY)
+    write_zip(
+        folder / "molo" / molo_name(day),
+        {
+            "Slips.csv": csv_bytes(header_of("molo_slips"), slips, "\r\n"),
+            "Piers.csv": csv_bytes(header_of("molo_piers"), piers, "\r\n"),
+        },
+        mtime=T0 + day * DAY,
+    )
     return molo_name(day)
 
 
 def add_stellar(folder: Path, day: int) -> str:
     rows = [row_for("stellar_holidays", LOCATION_ID=str(day), HOLIDAY_DATE=f"2025-07-{day:02d}")]
-    write_targz(folder / "stellar" / stellar_name(day),
-                {"data/holidays.csv": csv_bytes(header_of("stellar_holidays"), rows)},
-                mtime=T0 + day * DAY + 3600)
+    write_targz(
+        folder / "stellar" / stellar_name(day),
+        {"data/holidays.csv": csv_bytes(header_of("stellar_holidays"), rows)},
+        mtime=T0 + day * DAY + 3600,
+    )
     return stellar_name(day)
 
 
@@ -81,7 +85,8 @@ def test_latest_loads_only_the_newest_export(three_exports):
     path = three_exports / "molo" / molo_name(3)
     assert entry["size"] == path.stat().st_size and entry["etag"]
     assert entry["last_modified"].startswith(
-        dt.datetime.fromtimestamp(T0 + 3 * DAY, dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S"))
+        dt.datetime.fromtimestamp(T0 + 3 * DAY, dt.UTC).strftime("%Y-%m-%dT%H:%M:%S")
+    )
 
 
 def test_every_table_is_activated_together_after_the_last_table_was_read(three_exports):
@@ -90,24 +95,31 @@ def test_every_table_is_activated_together_after_the_last_table_was_read(three_e
     run = run_tap(cfg(three_exports))
     kinds = [m["type"] for m in run.messages]
     activations = [i for i, kind in enumerate(kinds) if kind == "ACTIVATE_VERSION"]
-    assert [run.messages[i]["stream"] for i in activations] == [
-        "molo_slips", "molo_piers", "stellar_holidays"]
+    assert [run.messages[i]["stream"] for i in activations] == ["molo_slips", "molo_piers", "stellar_holidays"]
     assert activations == list(range(activations[0], activations[-1] + 1))
-    last_row = max(i for i, m in enumerate(run.messages)
-                   if m["type"] == "RECORD" and m["stream"] in ("molo_slips", "molo_piers",
-                                                                 "stellar_holidays"))
+    last_row = max(
+        i
+        for i, m in enumerate(run.messages)
+        if m["type"] == "RECORD" and m["stream"] in ("molo_slips", "molo_piers", "stellar_holidays")
+    )
     assert last_row < activations[0]
-    assert "STATE" in kinds[activations[-1]:]
+    assert "STATE" in kinds[activations[-1] :]
 
 
 def test_all_loads_every_export_oldest_first_each_as_its_own_version(three_exports):
     run = run_tap(cfg(three_exports, mode="all"))
     assert loaded_keys(run.state, "molo") == [molo_name(d) for d in (1, 2, 3)]
     assert loaded_keys(run.state, "stellar") == [stellar_name(d) for d in (1, 2)]
-    for stream, days, hour in (("molo_slips", (1, 2, 3), 8), ("molo_piers", (1, 2, 3), 8),
-                               ("stellar_holidays", (1, 2), 9)):
-        sequence = [(m["type"], m["version"]) for m in run.messages
-                    if m.get("stream") == stream and m["type"] in ("RECORD", "ACTIVATE_VERSION")]
+    for stream, days, hour in (
+        ("molo_slips", (1, 2, 3), 8),
+        ("molo_piers", (1, 2, 3), 8),
+        ("stellar_holidays", (1, 2), 9),
+    ):
+        sequence = [
+            (m["type"], m["version"])
+            for m in run.messages
+            if m.get("stream") == stream and m["type"] in ("RECORD", "ACTIVATE_VERSION")
+        ]
         n = 3 if stream == "molo_slips" else 1
         expected = [("RECORD", version_of(day, hour)) for day in days for _ in range(n)]
         expected += [("ACTIVATE_VERSION", version_of(day, hour)) for day in days]
@@ -207,16 +219,22 @@ def test_stream_selection_and_state(three_exports):
 def test_deselected_property_is_dropped_and_values_stay_exact(tmp_path):
     """With a property deselected, records go through the SDK instead of the fast path: same
     values (decimals exact), same version, the property gone."""
-    table = next(t for t in TABLES.values() if t.system == "molo" and t.primary_key == ("ID",)
-                 and any(c.kind == "decimal" for c in t.columns))
+    table = next(
+        t
+        for t in TABLES.values()
+        if t.system == "molo" and t.primary_key == ("ID",) and any(c.kind == "decimal" for c in t.columns)
+    )
     dec = next(c for c in table.columns if c.kind == "decimal")
     text = [c for c in table.columns if c.kind == "text"]
     kept, hidden = text[0], text[1]
     p, s = dec.precision_scale
     exact = "9" * (p - s) + "." + "1" * s
     rows = [row_for(table.stream, ID="1", **{kept.name: "kept", hidden.name: "hidden", dec.name: exact})]
-    write_zip(tmp_path / "molo" / molo_name(5), {table.source_file: csv_bytes(header_of(table.stream), rows)},
-              mtime=T0 + 5 * DAY)
+    write_zip(
+        tmp_path / "molo" / molo_name(5),
+        {table.source_file: csv_bytes(header_of(table.stream), rows)},
+        mtime=T0 + 5 * DAY,
+    )
     config = cfg(tmp_path, stellar_enabled=False)
     plain = run_tap(config, catalog=select_catalog({table.stream}))
     masked = run_tap(config, catalog=select_catalog({table.stream}, {table.stream: [hidden.property_name]}))
@@ -242,6 +260,7 @@ def test_runs_leave_no_temporary_files(three_exports, tmp_path_factory, monkeypa
     import tempfile
 
     from conftest import run_tap_failing
+
     from tap_marina_s3.tap import TapMarinaS3
 
     scratch = tmp_path_factory.mktemp("scratch")

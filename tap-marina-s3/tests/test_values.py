@@ -9,7 +9,6 @@ here from the format rules, never copied from the reader's output.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import io
 import json
 import re
@@ -18,8 +17,8 @@ from pathlib import Path
 
 import duckdb
 import pytest
-
 from conftest import TABLES, csv_bytes, header_of, row_for, run_tap, write_targz, write_zip
+
 from tap_marina_s3.catalog import Column, Table
 from tap_marina_s3.reader import Lineage, Reject, TableReader
 
@@ -81,41 +80,83 @@ class Rej:
 
 
 TS = dt.datetime
-NULL_TOKENS = ["NULL", "null", "N/A", "n/a", "NONE", "None", "\\N", "", " ", "   ", "\t", "0000-00-00",
-               "0000-00-00 00:00:00", " NULL "]
+NULL_TOKENS = [
+    "NULL",
+    "null",
+    "N/A",
+    "n/a",
+    "NONE",
+    "None",
+    "\\N",
+    "",
+    " ",
+    "   ",
+    "\t",
+    "0000-00-00",
+    "0000-00-00 00:00:00",
+    " NULL ",
+]
 LONG = "x" * 4999 + "é"  # 5,000 characters, longer than any NVARCHAR2
 
 CASES: list[tuple[str, str, object]] = [
     # integers, NUMBER(10,0)
-    ("Id", "12", 12), ("Id", " 12 ", 12), ("Id", "+5", 5), ("Id", "-7", -7), ("Id", "1.0", 1),
-    ("Id", "007", 7), ("Id", "9999999999", 9999999999),
-    ("Id", "1,000", Rej("not a whole number")), ("Id", "1_000", Rej("not a whole number")),
-    ("Id", "0x1F", Rej("not a whole number")), ("Id", "1.5", Rej("not a whole number")),
-    ("Id", "1e3", Rej("not a whole number")), ("Id", "abc", Rej("not a whole number")),
+    ("Id", "12", 12),
+    ("Id", " 12 ", 12),
+    ("Id", "+5", 5),
+    ("Id", "-7", -7),
+    ("Id", "1.0", 1),
+    ("Id", "007", 7),
+    ("Id", "9999999999", 9999999999),
+    ("Id", "1,000", Rej("not a whole number")),
+    ("Id", "1_000", Rej("not a whole number")),
+    ("Id", "0x1F", Rej("not a whole number")),
+    ("Id", "1.5", Rej("not a whole number")),
+    ("Id", "1e3", Rej("not a whole number")),
+    ("Id", "abc", Rej("not a whole number")),
     ("Id", "10000000000", Rej("more than 10 digits")),
     ("Id", "-12345678901", Rej("more than 10 digits")),
     # booleans in NUMBER(1,0)
-    ("Flag", "TRUE", 1), ("Flag", "t", 1), ("Flag", "Yes", 1), ("Flag", "y", 1),
-    ("Flag", "false", 0), ("Flag", "F", 0), ("Flag", "No", 0), ("Flag", "n", 0),
-    ("Flag", "1", 1), ("Flag", "0", 0), ("Flag", "12", Rej("more than 1 digits")),
+    ("Flag", "TRUE", 1),
+    ("Flag", "t", 1),
+    ("Flag", "Yes", 1),
+    ("Flag", "y", 1),
+    ("Flag", "false", 0),
+    ("Flag", "F", 0),
+    ("Flag", "No", 0),
+    ("Flag", "n", 0),
+    ("Flag", "1", 1),
+    ("Flag", "0", 0),
+    ("Flag", "12", Rej("more than 1 digits")),
     ("Flag", "maybe", Rej("not a whole number")),
     # decimals, NUMBER(10,2) and NUMBER(20,8)
-    ("Amount", "1.50", Decimal("1.50")), ("Amount", ".5", Decimal("0.5")),
-    ("Amount", "-1.25", Decimal("-1.25")), ("Amount", "3", Decimal("3")),
-    ("Amount", "1.500", Decimal("1.5")), ("Amount", " 2.75 ", Decimal("2.75")),
-    ("Amount", "99999999.99", Decimal("99999999.99")), ("Amount", "0", Decimal("0")),
+    ("Amount", "1.50", Decimal("1.50")),
+    ("Amount", ".5", Decimal("0.5")),
+    ("Amount", "-1.25", Decimal("-1.25")),
+    ("Amount", "3", Decimal("3")),
+    ("Amount", "1.500", Decimal("1.5")),
+    ("Amount", " 2.75 ", Decimal("2.75")),
+    ("Amount", "99999999.99", Decimal("99999999.99")),
+    ("Amount", "0", Decimal("0")),
     ("Amount", "1.005", Rej("more than 2 decimal places")),
     ("Amount", "100000000", Rej("more than 8 digits before the decimal point")),
-    ("Amount", "abc", Rej("not a decimal number")), ("Amount", "1,5", Rej("not a decimal number")),
-    ("Amount", "$5", Rej("not a decimal number")), ("Amount", "5%", Rej("not a decimal number")),
+    ("Amount", "abc", Rej("not a decimal number")),
+    ("Amount", "1,5", Rej("not a decimal number")),
+    ("Amount", "$5", Rej("not a decimal number")),
+    ("Amount", "5%", Rej("not a decimal number")),
     ("Big", "123456789012.12345678", Decimal("123456789012.12345678")),
     ("Big", "0.00000001", Decimal("0.00000001")),
     ("Big", "0.123456789", Rej("more than 8 decimal places")),
     # doubles
-    ("Ratio", "1e3", 1000.0), ("Ratio", "1.5", 1.5), ("Ratio", "-2.5E-3", -0.0025), ("Ratio", "7", 7.0),
-    ("Ratio", "nan", Rej("not a number")), ("Ratio", "NaN", Rej("not a number")),
-    ("Ratio", "inf", Rej("not a number")), ("Ratio", "-Infinity", Rej("not a number")),
-    ("Ratio", "1e400", Rej("not a finite number")), ("Ratio", "x1", Rej("not a number")),
+    ("Ratio", "1e3", 1000.0),
+    ("Ratio", "1.5", 1.5),
+    ("Ratio", "-2.5E-3", -0.0025),
+    ("Ratio", "7", 7.0),
+    ("Ratio", "nan", Rej("not a number")),
+    ("Ratio", "NaN", Rej("not a number")),
+    ("Ratio", "inf", Rej("not a number")),
+    ("Ratio", "-Infinity", Rej("not a number")),
+    ("Ratio", "1e400", Rej("not a finite number")),
+    ("Ratio", "x1", Rej("not a number")),
     # timestamps
     ("Ts", "01/02/2025 13:04:05", TS(2025, 1, 2, 13, 4, 5)),
     ("Ts", "1/2/2025 1:04 PM", TS(2025, 1, 2, 13, 4)),
@@ -125,10 +166,13 @@ CASES: list[tuple[str, str, object]] = [
     ("Ts", "2025-01-02 13:04", TS(2025, 1, 2, 13, 4)),
     ("Ts", "2025-01-02T13:04:05.123456", TS(2025, 1, 2, 13, 4, 5, 123456)),
     ("Ts", "2025-01-02T13:04:05.5", TS(2025, 1, 2, 13, 4, 5, 500000)),
-    ("Ts", "2025-01-02", TS(2025, 1, 2)), ("Ts", "01/02/2025", TS(2025, 1, 2)),
-    ("Ts", "2025/01/02", TS(2025, 1, 2)), ("Ts", "01-02-2025", TS(2025, 1, 2)),
+    ("Ts", "2025-01-02", TS(2025, 1, 2)),
+    ("Ts", "01/02/2025", TS(2025, 1, 2)),
+    ("Ts", "2025/01/02", TS(2025, 1, 2)),
+    ("Ts", "01-02-2025", TS(2025, 1, 2)),
     ("Ts", "01/02/2025 13:04", TS(2025, 1, 2, 13, 4)),
-    ("Ts", "2025-02-30", Rej("impossible date")), ("Ts", "2025-13-01 00:00:00", Rej("impossible date")),
+    ("Ts", "2025-02-30", Rej("impossible date")),
+    ("Ts", "2025-13-01 00:00:00", Rej("impossible date")),
     ("Ts", "2025-01-02 25:00:00", Rej("impossible date or time")),
     ("Ts", "13/13/2025", Rej("impossible date")),
     ("Ts", "31/12/2025", Rej("impossible date")),  # month-first by default
@@ -139,18 +183,27 @@ CASES: list[tuple[str, str, object]] = [
     ("Ts", "Jan 2 2025", Rej("not a recognised date/time format")),
     ("Ts", "45678", Rej("not a recognised date/time format")),
     # dates
-    ("D", "2025-01-02", dt.date(2025, 1, 2)), ("D", "01/02/2025", dt.date(2025, 1, 2)),
-    ("D", "2025-01-02 00:00:00", dt.date(2025, 1, 2)), ("D", "01/02/2025 00:00", dt.date(2025, 1, 2)),
-    ("D", "1/2/2025 12:00 AM", dt.date(2025, 1, 2)), ("D", "2025/12/31", dt.date(2025, 12, 31)),
+    ("D", "2025-01-02", dt.date(2025, 1, 2)),
+    ("D", "01/02/2025", dt.date(2025, 1, 2)),
+    ("D", "2025-01-02 00:00:00", dt.date(2025, 1, 2)),
+    ("D", "01/02/2025 00:00", dt.date(2025, 1, 2)),
+    ("D", "1/2/2025 12:00 AM", dt.date(2025, 1, 2)),
+    ("D", "2025/12/31", dt.date(2025, 12, 31)),
     ("D", "2025-01-02 13:00:00", Rej("a time of day in a DATE column")),
     ("D", "01/02/2025 00:00:01", Rej("a time of day in a DATE column")),
     ("D", "2025-02-29", Rej("impossible date")),
     ("D", "soon", Rej("not a recognised date/time format")),
     # text: kept whole
-    ("Name", "  padded  ", "  padded  "), ("Name", 'a "quoted", value', 'a "quoted", value'),
-    ("Name", "line1\nline2", "line1\nline2"), ("Name", "line1\r\nline2", "line1\r\nline2"),
-    ("Name", "héllo ✓ 😀 Ωμέγα", "héllo ✓ 😀 Ωμέγα"), ("Name", LONG, LONG), ("Note", LONG, LONG),
-    ("Name", "0", "0"), ("Name", "~", "~"), ("Name", "'single'", "'single'"),
+    ("Name", "  padded  ", "  padded  "),
+    ("Name", 'a "quoted", value', 'a "quoted", value'),
+    ("Name", "line1\nline2", "line1\nline2"),
+    ("Name", "line1\r\nline2", "line1\r\nline2"),
+    ("Name", "héllo ✓ 😀 Ωμέγα", "héllo ✓ 😀 Ωμέγα"),
+    ("Name", LONG, LONG),
+    ("Note", LONG, LONG),
+    ("Name", "0", "0"),
+    ("Name", "~", "~"),
+    ("Name", "'single'", "'single'"),
 ]
 # every null token in every kind: NULL, never 0, never ''
 for _column in ("Flag", "Amount", "Big", "Ratio", "Ts", "D", "Name", "Note"):
@@ -215,10 +268,14 @@ def test_decimals_are_exact_in_json(results):
 
 
 def test_day_first_flips_ambiguous_dates(tmp_path):
-    cases = [("Ts", "01/02/2025", TS(2025, 2, 1)), ("Ts", "13/01/2025 08:00", TS(2025, 1, 13, 8)),
-             ("Ts", "01-02-2025", TS(2025, 2, 1)), ("D", "01/02/2025", dt.date(2025, 2, 1)),
-             ("Ts", "2025-01-02", TS(2025, 1, 2)),  # ISO is never ambiguous
-             ("Ts", "01/13/2025", Rej("impossible date"))]
+    cases = [
+        ("Ts", "01/02/2025", TS(2025, 2, 1)),
+        ("Ts", "13/01/2025 08:00", TS(2025, 1, 13, 8)),
+        ("Ts", "01-02-2025", TS(2025, 2, 1)),
+        ("D", "01/02/2025", dt.date(2025, 2, 1)),
+        ("Ts", "2025-01-02", TS(2025, 1, 2)),  # ISO is never ambiguous
+        ("Ts", "01/13/2025", Rej("impossible date")),
+    ]
     out, _ = read(csv_bytes(HEADER, one_value_rows(cases)), tmp_path, day_first=True)
     for i, (column, raw, expected) in enumerate(cases, start=1):
         if isinstance(expected, Rej):
@@ -246,8 +303,11 @@ def test_wrong_field_count_short_and_long_rows(tmp_path):
     very_long = ["4"] + ["z"] * (WIDTH + 40)
     out, stats = read(csv_bytes(HEADER, [good, short, long, very_long]), tmp_path)
     assert not isinstance(out[1], Reject)
-    for row, fields, found in ((2, short, "2"), (3, long, str(WIDTH + 2)),
-                               (4, very_long[:WIDTH + 16], f"more than {WIDTH + 15}")):
+    for row, fields, found in (
+        (2, short, "2"),
+        (3, long, str(WIDTH + 2)),
+        (4, very_long[: WIDTH + 16], f"more than {WIDTH + 15}"),
+    ):
         reject = out[row]
         assert isinstance(reject, Reject), row
         assert reject.record_key is None
@@ -278,9 +338,13 @@ def test_row_hash_follows_typed_values(tmp_path):
     base = ["1", "1", "1.5", "", "2.5", "2025-01-02 03:04:05", "2025-01-02", "n", "x" * 3000]
     same = [" 1 ", "Yes", "1.50", "NULL", "25e-1", "01/02/2025 03:04:05", "01/02/2025", "n", "x" * 3000]
     changes = {
-        "name ~": {"Name": "~"}, "amount -1": {"Amount": "-1"}, "date 1900": {"D": "1900-01-01"},
-        "long text end": {"Note": "x" * 2999 + "y"}, "ts +1us": {"Ts": "2025-01-02T03:04:05.000001"},
-        "flag 0": {"Flag": "0"}, "ratio": {"Ratio": "2.5000001"},
+        "name ~": {"Name": "~"},
+        "amount -1": {"Amount": "-1"},
+        "date 1900": {"D": "1900-01-01"},
+        "long text end": {"Note": "x" * 2999 + "y"},
+        "ts +1us": {"Ts": "2025-01-02T03:04:05.000001"},
+        "flag 0": {"Flag": "0"},
+        "ratio": {"Ratio": "2.5000001"},
     }
     null_base = ["1"] + [""] * (WIDTH - 1)
     null_changes = [{"Name": "~"}, {"Amount": "-1"}, {"Amount": "0"}, {"D": "1900-01-01"}, {"Flag": "0"}]
@@ -302,10 +366,14 @@ def test_row_hash_follows_typed_values(tmp_path):
 
 def test_cp1252_bom_crlf_and_quotes_in_the_reader(tmp_path):
     header = ",".join(HEADER).encode()
-    data = (b"\xef\xbb\xbf" + header + b"\r\n"
-            + b"1,,,,,,,caf\xe9 \x93q\x94,\r\n"          # cp1252: e-acute and curly quotes
-            + b'2,,,,,,,"say ""hi""","a\r\nb\nc"\r\n'      # doubled quotes, quoted newlines
-            + "3,,,,,,,ünï,\r\n".encode("utf-8"))
+    data = (
+        b"\xef\xbb\xbf"
+        + header
+        + b"\r\n"
+        + b"1,,,,,,,caf\xe9 \x93q\x94,\r\n"  # cp1252: e-acute and curly quotes
+        + b'2,,,,,,,"say ""hi""","a\r\nb\nc"\r\n'  # doubled quotes, quoted newlines
+        + "3,,,,,,,ünï,\r\n".encode()
+    )
     out, stats = read(data, tmp_path)
     assert out[1]["name"] == "café “q”"
     assert out[2]["name"] == 'say "hi"' and out[2]["note"] == "a\r\nb\nc"
@@ -322,29 +390,39 @@ def test_rejects_and_values_through_the_tap(tmp_path):
     names = [c.name for c in holidays.columns]
     date_col = "HOLIDAY_DATE"
     assert holidays.primary_key == ("LOCATION_ID", date_col)
-    molo = next(t for t in TABLES.values() if t.system == "molo" and t.primary_key == ("ID",)
-                and any(c.kind == "decimal" for c in t.columns))
+    molo = next(
+        t
+        for t in TABLES.values()
+        if t.system == "molo" and t.primary_key == ("ID",) and any(c.kind == "decimal" for c in t.columns)
+    )
     dec_col = next(c for c in molo.columns if c.kind == "decimal")
     p, s = dec_col.precision_scale
     exact = "1" * (p - s - 1) + "." + "3" * s  # all digits of NUMBER(p,s): no float holds it
-    slips = [row_for(molo.stream, ID="1", **{dec_col.name: exact}),
-             row_for(molo.stream, ID="2", **{dec_col.name: "1." + "1" * (s + 1)}),
-             row_for(molo.stream, ID="", **{dec_col.name: "abc"})]
-    hol = [row_for("stellar_holidays", LOCATION_ID="7", HOLIDAY_DATE="2025-12-25"),
-           row_for("stellar_holidays", LOCATION_ID="7", HOLIDAY_DATE="2025-12-25 10:30:00"),
-           row_for("stellar_holidays", LOCATION_ID="8", HOLIDAY_DATE="12/26/2025")]
+    slips = [
+        row_for(molo.stream, ID="1", **{dec_col.name: exact}),
+        row_for(molo.stream, ID="2", **{dec_col.name: "1." + "1" * (s + 1)}),
+        row_for(molo.stream, ID="", **{dec_col.name: "abc"}),
+    ]
+    hol = [
+        row_for("stellar_holidays", LOCATION_ID="7", HOLIDAY_DATE="2025-12-25"),
+        row_for("stellar_holidays", LOCATION_ID="7", HOLIDAY_DATE="2025-12-25 10:30:00"),
+        row_for("stellar_holidays", LOCATION_ID="8", HOLIDAY_DATE="12/26/2025"),
+    ]
     assert TABLES["stellar_booking_accessories"].primary_key == ("BOOKING_ID", "ACCESSORY_ID")
-    acc = [row_for("stellar_booking_accessories", BOOKING_ID="9", ACCESSORY_ID=" 04", QTY="x",
-                   PRICE="1.999")]
+    acc = [row_for("stellar_booking_accessories", BOOKING_ID="9", ACCESSORY_ID=" 04", QTY="x", PRICE="1.999")]
     molo_key = "molo_backup_2025-03-01_10-00-00.zip"
-    write_zip(tmp_path / "molo" / molo_key,
-              {molo.source_file: csv_bytes(header_of(molo.stream), slips, "\r\n")})
+    write_zip(tmp_path / "molo" / molo_key, {molo.source_file: csv_bytes(header_of(molo.stream), slips, "\r\n")})
     stellar_key = "prod_resilient_2025-03-01_11_00-DATA.sql.gz"
-    write_targz(tmp_path / "stellar" / stellar_key,
-                {"data/holidays.csv": csv_bytes(header_of("stellar_holidays"), hol),
-                 "data/booking_accessories.csv": csv_bytes(header_of("stellar_booking_accessories"), acc)})
-    run = run_tap({"molo_path": str(tmp_path / "molo"), "stellar_path": str(tmp_path / "stellar"),
-                   "max_reject_ratio": 1})
+    write_targz(
+        tmp_path / "stellar" / stellar_key,
+        {
+            "data/holidays.csv": csv_bytes(header_of("stellar_holidays"), hol),
+            "data/booking_accessories.csv": csv_bytes(header_of("stellar_booking_accessories"), acc),
+        },
+    )
+    run = run_tap(
+        {"molo_path": str(tmp_path / "molo"), "stellar_path": str(tmp_path / "stellar"), "max_reject_ratio": 1}
+    )
     (slip,) = run.records(molo.stream)
     assert slip[dec_col.property_name] == Decimal(exact)
     raw_line = next(line for line in run.lines if f'"stream":"{molo.stream}"' in line and "RECORD" in line)
@@ -356,13 +434,18 @@ def test_rejects_and_values_through_the_tap(tmp_path):
     assert [(r["location_id"], r["holiday_date"]) for r in good] == [(7, "2025-12-25"), (8, "2025-12-26")]
 
     rejects = {(r["table_name"], r["source_row_number"]): r for r in run.records("marina_rejects")}
-    assert set(rejects) == {(molo.stream, 2), (molo.stream, 3), ("stellar_holidays", 2),
-                            ("stellar_booking_accessories", 1)}
+    assert set(rejects) == {
+        (molo.stream, 2),
+        (molo.stream, 3),
+        ("stellar_holidays", 2),
+        ("stellar_booking_accessories", 1),
+    }
     r = rejects[(molo.stream, 2)]
     assert r["system"] == "molo" and r["source_key"] == molo_key and r["source_member"] == molo.source_file
     assert r["record_key"] == "2"
-    assert r["errors"] == [{"column": dec_col.name, "value": "1." + "1" * (s + 1),
-                            "error": f"more than {s} decimal places"}]
+    assert r["errors"] == [
+        {"column": dec_col.name, "value": "1." + "1" * (s + 1), "error": f"more than {s} decimal places"}
+    ]
     assert r["raw_values"][dec_col.source or dec_col.name] == "1." + "1" * (s + 1)
     r = rejects[(molo.stream, 3)]
     assert r["record_key"] is None
@@ -374,11 +457,13 @@ def test_rejects_and_values_through_the_tap(tmp_path):
     r = rejects[("stellar_booking_accessories", 1)]
     assert r["record_key"] == "9|4"  # composite key, canonical texts joined by |
     assert [(e["column"], e["value"]) for e in r["errors"]] == [("QTY", "x"), ("PRICE", "1.999")]
-    for stream, read_, emitted in ((molo.stream, 3, 1), ("stellar_holidays", 3, 2),
-                                   ("stellar_booking_accessories", 1, 0)):
+    for stream, read_, emitted in (
+        (molo.stream, 3, 1),
+        ("stellar_holidays", 3, 2),
+        ("stellar_booking_accessories", 1, 0),
+    ):
         (audit,) = run.audit(stream)
-        assert (audit["rows_read"], audit["rows_emitted"], audit["rows_rejected"]) == \
-            (read_, emitted, read_ - emitted)
+        assert (audit["rows_read"], audit["rows_emitted"], audit["rows_rejected"]) == (read_, emitted, read_ - emitted)
     assert names == ["LOCATION_ID", date_col]
 
 
@@ -418,8 +503,10 @@ def test_batch_mode_matches_record_mode(tmp_path, rows):
     record mode's (the loader's staging tables are then the same whichever mode ran)."""
     data = {
         "every case": one_value_rows(CASES),
-        "only good rows": [["1", "Yes", "1.5", "", "2", "01/02/2025 03:04:05", "2025-01-02", "a", "b"],
-                           ["2"] + [""] * (WIDTH - 1)],
+        "only good rows": [
+            ["1", "Yes", "1.5", "", "2", "01/02/2025 03:04:05", "2025-01-02", "a", "b"],
+            ["2"] + [""] * (WIDTH - 1),
+        ],
         "wrong field counts": [["1"] + [""] * (WIDTH - 1), ["2", "1"], ["3"] + [""] * (WIDTH + 1)],
     }[rows]
     csv = csv_bytes(HEADER, data)
@@ -456,8 +543,7 @@ def _read_ahead(data: bytes, tmp: Path) -> list[bytes | Reject]:
     return list(reader.results("}\n"))
 
 
-def test_a_table_that_needs_more_memory_is_typed_again_under_the_full_limit(
-        tmp_path, monkeypatch, caplog):
+def test_a_table_that_needs_more_memory_is_typed_again_under_the_full_limit(tmp_path, monkeypatch, caplog):
     """A table is typed under a memory limit sized by its width (so that DuckDB drops the CSV
     buffers it has read); one that needs more is typed again under the full limit, and its
     records and rejects are the same."""
@@ -493,8 +579,12 @@ def _recorded_queries(monkeypatch) -> list[tuple[object, object]]:
 
 def _records_and_rejects(items) -> tuple[list[dict], list[Reject]]:
     rejects = [item for item in items if isinstance(item, Reject)]
-    records = [json.loads(line)["record"] for item in items if not isinstance(item, Reject)
-               for line in item.decode("utf-8").splitlines()]
+    records = [
+        json.loads(line)["record"]
+        for item in items
+        if not isinstance(item, Reject)
+        for line in item.decode("utf-8").splitlines()
+    ]
     return records, rejects
 
 
@@ -514,13 +604,19 @@ def test_crlf_rows_with_lf_in_quoted_fields_are_typed_by_the_parallel_scan(tmp_p
     records, rejects = _records_and_rejects(_read_ahead(data, tmp_path))
     assert rejects == []
     assert [(r["_sdc_row_number"], r["note"]) for r in records] == [
-        (1, "two\nlines"), (2, None), (3, None), (4, "a \r b"), (5, None)]
+        (1, "two\nlines"),
+        (2, None),
+        (3, None),
+        (4, "a \r b"),
+        (5, None),
+    ]
     assert queries and all(strict is True for strict, _ in queries)
 
 
 @pytest.mark.parametrize("bad_row", [False, True])
 def test_a_file_that_is_not_strict_csv_is_counted_and_checked_for_rejects_only_when_needed(
-        tmp_path, monkeypatch, bad_row):
+    tmp_path, monkeypatch, bad_row
+):
     """A CRLF inside a quoted field of such a file keeps it as it is: it is typed by the padded
     serial scan, the CRLF kept in the value. Its rows are still counted first, so the second
     typing pass that finds rejects runs only when some row was not written."""

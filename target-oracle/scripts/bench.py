@@ -58,13 +58,29 @@ def write_stream(path: Path, rows: int) -> None:
     props.update(LINEAGE)
     version = 1_700_000_000_000
     with path.open("w") as out:
-        out.write(json.dumps({"type": "SCHEMA", "stream": "molo_bench", "key_properties": ["col_00_int"],
-                              "schema": {"type": "object", "properties": props}}) + "\n")
+        out.write(
+            json.dumps(
+                {
+                    "type": "SCHEMA",
+                    "stream": "molo_bench",
+                    "key_properties": ["col_00_int"],
+                    "schema": {"type": "object", "properties": props},
+                }
+            )
+            + "\n"
+        )
         for i in range(rows):
             rec = {f"col_{n:02d}_{kind}": value(kind, i, rnd) for n, (kind, _) in enumerate(KINDS)}
-            rec.update({"_sdc_source_key": "exports/molo/2024-01-01.zip", "_sdc_source_member": "Bench.csv",
-                        "_sdc_row_number": i + 1, "_sdc_exported_at": "2024-01-01T00:00:00",
-                        "_sdc_extra": None, "_sdc_row_hash": "0123456789abcdef0123456789abcdef"})
+            rec.update(
+                {
+                    "_sdc_source_key": "exports/molo/2024-01-01.zip",
+                    "_sdc_source_member": "Bench.csv",
+                    "_sdc_row_number": i + 1,
+                    "_sdc_exported_at": "2024-01-01T00:00:00",
+                    "_sdc_extra": None,
+                    "_sdc_row_hash": "0123456789abcdef0123456789abcdef",
+                }
+            )
             out.write(json.dumps({"type": "RECORD", "stream": "molo_bench", "record": rec, "version": version}) + "\n")
         out.write(json.dumps({"type": "ACTIVATE_VERSION", "stream": "molo_bench", "version": version}) + "\n")
         out.write(json.dumps({"type": "STATE", "value": {"done": True}}) + "\n")

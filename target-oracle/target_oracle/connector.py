@@ -104,9 +104,7 @@ class Dialect(abc.ABC):
 
     # -- data ------------------------------------------------------------------------------
     @abc.abstractmethod
-    def insert_batch(
-        self, table: str, specs: t.Sequence[ColumnSpec], columns: t.Sequence[t.Sequence]
-    ) -> None:
+    def insert_batch(self, table: str, specs: t.Sequence[ColumnSpec], columns: t.Sequence[t.Sequence]) -> None:
         """Bulk insert one batch given as columns of raw values (as decoded from JSON), and
         commit. The dialect converts the values (``types.convert_column`` or faster paths).
 

@@ -21,7 +21,6 @@ logger = logging.getLogger(__name__)
 _DECODER = msgspec.json.Decoder(float_hook=Decimal)
 
 
-
 def decode_line(line: bytes | str) -> dict:
     """One Singer message (floats as ``Decimal``)."""
     return _DECODER.decode(line)

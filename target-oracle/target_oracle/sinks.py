@@ -27,8 +27,8 @@ from pathlib import Path
 import duckdb
 from singer_sdk.sinks import Sink
 
-from target_oracle.connector import RowError, RowErrors, Swap
 from target_oracle import types as ty
+from target_oracle.connector import RowError, RowErrors, Swap
 from target_oracle.types import ValueConversionError, column_specs, to_json_text
 
 if t.TYPE_CHECKING:
@@ -188,7 +188,7 @@ class StagingSink(Sink):
 
         try:
             record = decode_line(line).get("record")
-        except Exception:  # noqa: BLE001 - an invalid line fails the batch's load
+        except Exception:
             return
         if not isinstance(record, dict):
             return
@@ -223,14 +223,14 @@ class StagingSink(Sink):
 
     def _process_spool(self) -> None:
         """Bulk path: DuckDB loads the spool file into the shadow/append table."""
-        assert self._spool is not None and self._spool_path is not None  # noqa: S101
+        assert self._spool is not None and self._spool_path is not None
         self._spool.close()
         self._spool = None
         count, self._spool_rows = self._spool_rows, 0
         version = self._buffer_version
         self.tally_record_read(count)
         self.record_counter_metric.increment(count)
-        loaded_at = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+        loaded_at = dt.datetime.now(dt.UTC).replace(tzinfo=None)
         table = self._batch_table(version)
         try:
             inserted = self.dialect.insert_spool(table, self.specs, self._spool_path, version, loaded_at)
@@ -259,7 +259,7 @@ class StagingSink(Sink):
         from target_oracle.reader import decode_line  # noqa: PLC0415
 
         rows = []
-        assert self._spool_path is not None  # noqa: S101
+        assert self._spool_path is not None
         with open(self._spool_path, "rb") as spool:
             for index, line in enumerate(spool):
                 try:
@@ -282,15 +282,17 @@ class StagingSink(Sink):
         them itself; other dialects get their rows in batches of `batch_size_rows`, as for
         RECORDs. Each file is deleted once its rows are written."""
         if encoding.format != "parquet" or encoding.compression not in (None, "none"):
-            msg = (f"Stream {self.stream_name}: BATCH files must be uncompressed-container "
-                   f"Parquet (got format={encoding.format!r}, compression={encoding.compression!r})")
+            msg = (
+                f"Stream {self.stream_name}: BATCH files must be uncompressed-container "
+                f"Parquet (got format={encoding.format!r}, compression={encoding.compression!r})"
+            )
             raise LoadError(msg)
         if version != self._buffer_version or self.current_size:
             self._target.drain_one(self)  # rows buffered before this file are written first
         self._buffer_version = version
         paths = [_local_path(self.stream_name, uri) for uri in files]
         table = self._batch_table(version)
-        loaded_at = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+        loaded_at = dt.datetime.now(dt.UTC).replace(tzinfo=None)
         if hasattr(self.dialect, "insert_parquet"):
             try:
                 count = self.dialect.insert_parquet(table, self.specs, paths, version, loaded_at)
@@ -320,7 +322,7 @@ class StagingSink(Sink):
             self.tally_record_read(count)
             self.record_counter_metric.increment(count)
         columns: list[t.Sequence] = list(zip(*rows, strict=True)) if self.props else []
-        loaded_at = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+        loaded_at = dt.datetime.now(dt.UTC).replace(tzinfo=None)
         columns.append([version] * count)
         columns.append([loaded_at] * count)
         table = self._batch_table(version)
@@ -382,7 +384,7 @@ class StagingSink(Sink):
             row = rows[err.row_index] if 0 <= err.row_index < len(rows) else ()
             record = dict(zip(self.props, row, strict=False))
             lineage = {k: record.get(k) for k in (*self.key_properties, *LINEAGE_PROPERTIES) if k in record}
-    
+
             self.logger.error(
                 "Rejected row: stream=%s table=%s row=%d (batch row %d) column=%s error=%s value=%.200r lineage=%s",
                 self.stream_name,
@@ -426,7 +428,9 @@ class StagingSink(Sink):
         if load.shadow_version is not None and new_version < load.shadow_version:
             # An older export of a multi-export run: the newer one loading replaces it.
             self.logger.info(
-                "Version %s of %s is superseded by version %s", new_version, self.stream_name,
+                "Version %s of %s is superseded by version %s",
+                new_version,
+                self.stream_name,
                 load.shadow_version,
             )
             return None
@@ -451,7 +455,9 @@ class StagingSink(Sink):
         if swap.shadow is None:
             self.logger.warning(
                 "Version %s of %s was activated without any record: %s is now empty",
-                swap.version, self.stream_name, load.staging,
+                swap.version,
+                self.stream_name,
+                load.staging,
             )
             return
         load.shadow_version = None
@@ -468,7 +474,9 @@ class StagingSink(Sink):
             self.logger.warning(
                 "Stream %s: the activation of version %s was not applied (no STATE message "
                 "followed it: the tap did not finish); %s keeps its previous snapshot",
-                self.stream_name, self.load.pending.version, self.load.staging,
+                self.stream_name,
+                self.load.pending.version,
+                self.load.staging,
             )
         elif self.load.shadow_version is not None and self._target.sink_is_active(self):
             self.logger.warning(
@@ -483,12 +491,11 @@ class StagingSink(Sink):
         super().clean_up()
 
 
-
 def _local_path(stream: str, uri: str) -> Path:
     if not uri.startswith("file://"):
         msg = f"Stream {stream}: BATCH file {uri} is not a local file:// path"
         raise LoadError(msg)
-    path = Path(uri[len("file://"):])
+    path = Path(uri[len("file://") :])
     if not path.is_file():
         msg = f"Stream {stream}: BATCH file {path} does not exist"
         raise LoadError(msg)
@@ -502,8 +509,7 @@ def _parquet_rows(paths: list[Path], specs: t.Sequence, size: int) -> t.Iterator
     try:
         source = f"read_parquet({[str(p) for p in paths]!r})"
         present = {row[0] for row in con.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()}
-        exprs = [('"' + s.prop.replace('"', '""') + '"') if s.prop in present else "NULL"
-                 for s in specs]
+        exprs = [('"' + s.prop.replace('"', '""') + '"') if s.prop in present else "NULL" for s in specs]
         json_columns = [i for i, s in enumerate(specs) if s.kind == ty.JSON]
         cursor = con.execute(f"SELECT {', '.join(exprs)} FROM {source}")
         while rows := cursor.fetchmany(size):

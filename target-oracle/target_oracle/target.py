@@ -41,8 +41,10 @@ def missing_database(config: t.Mapping[str, t.Any]) -> str | None:
     names = {"oracle_dsn": "ORACLE_DSN", "oracle_user": "ORACLE_USER", "oracle_password": "ORACLE_PASSWORD"}
     missing = [variable for setting, variable in names.items() if not config.get(setting)]
     if len(missing) == len(names):
-        return (f"no warehouse configured{where}: set ORACLE_DSN, ORACLE_USER and ORACLE_PASSWORD "
-                "(see .env.example), or duckdb_path / sqlalchemy_url for DuckDB")
+        return (
+            f"no warehouse configured{where}: set ORACLE_DSN, ORACLE_USER and ORACLE_PASSWORD "
+            "(see .env.example), or duckdb_path / sqlalchemy_url for DuckDB"
+        )
     if missing:
         return f"{', '.join(missing)} not set{where} (the other Oracle settings are): set them in .env"
     return None
@@ -80,9 +82,7 @@ class TargetOracle(Target):
             description="DuckDB database file (used when `sqlalchemy_url` is not set).",
         ),
         th.Property("oracle_user", th.StringType, description="Oracle user (ORACLE_USER)."),
-        th.Property(
-            "oracle_password", th.StringType, secret=True, description="Oracle password (ORACLE_PASSWORD)."
-        ),
+        th.Property("oracle_password", th.StringType, secret=True, description="Oracle password (ORACLE_PASSWORD)."),
         th.Property(
             "oracle_dsn",
             th.StringType,
@@ -230,9 +230,7 @@ class TargetOracle(Target):
             and (existing.original_schema != schema or existing.key_properties != key_properties)
         ):
             self.drain_one(existing)
-        return super().get_sink(
-            stream_name, record=record, schema=schema, key_properties=key_properties
-        )
+        return super().get_sink(stream_name, record=record, schema=schema, key_properties=key_properties)
 
     def _record_sinks(self, stream_name: str) -> list[StagingSink]:
         """Sinks of a stream when its records go unchanged to one sink (no stream map, no

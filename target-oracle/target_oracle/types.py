@@ -127,16 +127,14 @@ def column_specs(schema: dict) -> list[ColumnSpec]:
     seen: dict[str, str | None] = {}
     for spec in specs:
         if spec.name in seen:
-            raise SchemaError(
-                f"properties {seen[spec.name]!r} and {spec.prop!r} both map to column {spec.name}"
-            )
+            raise SchemaError(f"properties {seen[spec.name]!r} and {spec.prop!r} both map to column {spec.name}")
         seen[spec.name] = spec.prop
     return specs
 
 
 # --- value conversion -------------------------------------------------------------------
 
-_UTC = dt.timezone.utc
+_UTC = dt.UTC
 
 
 def _to_timestamp(value: object) -> dt.datetime:
@@ -235,7 +233,7 @@ def convert_column(spec: ColumnSpec, values: list) -> list:
     fn = CONVERTERS[spec.kind]
     try:
         return [None if v is None else fn(v) for v in values]
-    except Exception:  # noqa: BLE001 - locate the failing row, then raise with details
+    except Exception:
         locate_conversion_error(spec.name, values, fn)
         raise
 
@@ -247,5 +245,5 @@ def locate_conversion_error(column: str, values: list, fn: t.Callable[[object], 
             continue
         try:
             fn(value)
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             raise ValueConversionError(column, index, value, f"{type(exc).__name__}: {exc}") from exc

@@ -29,8 +29,14 @@ def line(msg: dict) -> bytes:
 
 
 def schema_line() -> bytes:
-    return line({"type": "SCHEMA", "stream": STREAM, "schema": {"type": "object", "properties": SLIPS},
-                 "key_properties": ["slip_id"]})
+    return line(
+        {
+            "type": "SCHEMA",
+            "stream": STREAM,
+            "schema": {"type": "object", "properties": SLIPS},
+            "key_properties": ["slip_id"],
+        }
+    )
 
 
 def tap_record(rec: dict, version: int | None = None) -> bytes:
@@ -79,15 +85,25 @@ def test_record_line_head():
 
 def test_exact_decimals_and_types_via_bulk_path(run_raw, query, caplog):
     recs = [
-        slip(1, rate=Decimal("12345678.91"), length_ft=42.5, name="a", opened_on="2024-02-29",
-             updated_at="2024-03-01 23:59:59.123456", flag=True, is_active=1,
-             _sdc_extra={"Unknown Col": "x", "n": 5}),
+        slip(
+            1,
+            rate=Decimal("12345678.91"),
+            length_ft=42.5,
+            name="a",
+            opened_on="2024-02-29",
+            updated_at="2024-03-01 23:59:59.123456",
+            flag=True,
+            is_active=1,
+            _sdc_extra={"Unknown Col": "x", "n": 5},
+        ),
         slip(2, rate=Decimal("0.10"), updated_at="2024-03-01T10:00:00+02:00", flag=False),
         slip(3, rate=Decimal("99999999.99"), updated_at="2024-03-01T10:00:00Z", opened_on="2024-01-02T00:00:00"),
         slip(4, rate=Decimal("-0.29")),
         slip(5, rate=7),
     ]
-    data = schema_line() + b"".join(tap_record(r, 100) for r in recs) + activate_line(100) + state_line({"activated": 100})
+    data = (
+        schema_line() + b"".join(tap_record(r, 100) for r in recs) + activate_line(100) + state_line({"activated": 100})
+    )
     with caplog.at_level(logging.INFO):
         run_raw(data)
     assert not any("exact path" in r.getMessage() for r in caplog.records)  # all loaded in bulk
@@ -95,10 +111,22 @@ def test_exact_decimals_and_types_via_bulk_path(run_raw, query, caplog):
         "SELECT SLIP_ID, RATE, LENGTH_FT, NAME, IS_ACTIVE, OPENED_ON, UPDATED_AT, FLAG, SDC_EXTRA, "
         "SDC_TABLE_VERSION, SDC_ROW_NUMBER, SDC_LOADED_AT IS NOT NULL FROM STG_MOLO_SLIPS ORDER BY SLIP_ID"
     )
-    assert [r[1] for r in rows] == [Decimal("12345678.91"), Decimal("0.10"), Decimal("99999999.99"),
-                                    Decimal("-0.29"), Decimal("7.00")]
-    assert rows[0][2:9] == (42.5, "a", 1, dt.date(2024, 2, 29), dt.datetime(2024, 3, 1, 23, 59, 59, 123456),
-                            True, '{"Unknown Col":"x","n":5}')
+    assert [r[1] for r in rows] == [
+        Decimal("12345678.91"),
+        Decimal("0.10"),
+        Decimal("99999999.99"),
+        Decimal("-0.29"),
+        Decimal("7.00"),
+    ]
+    assert rows[0][2:9] == (
+        42.5,
+        "a",
+        1,
+        dt.date(2024, 2, 29),
+        dt.datetime(2024, 3, 1, 23, 59, 59, 123456),
+        True,
+        '{"Unknown Col":"x","n":5}',
+    )
     assert rows[1][6:8] == (dt.datetime(2024, 3, 1, 8, 0, 0), False)  # offset -> UTC
     assert rows[2][5:7] == (dt.date(2024, 1, 2), dt.datetime(2024, 3, 1, 10, 0, 0))
     assert rows[1][8] is None
@@ -109,9 +137,12 @@ def test_exact_decimals_and_types_via_bulk_path(run_raw, query, caplog):
 
 def test_values_the_bulk_path_cannot_convert_exactly_take_the_python_path(run_raw, query):
     recs = [slip(1, _sdc_extra={"amount": Decimal("0.10")}), slip(2, is_active=Decimal("1.0"))]
-    run_raw(schema_line() + b"".join(tap_record(r, 100) for r in recs) + activate_line(100) + state_line({"activated": 100}))
+    run_raw(
+        schema_line() + b"".join(tap_record(r, 100) for r in recs) + activate_line(100) + state_line({"activated": 100})
+    )
     assert query("SELECT SDC_EXTRA, IS_ACTIVE FROM STG_MOLO_SLIPS ORDER BY SLIP_ID") == [
-        ('{"amount":0.10}', None), (None, 1)
+        ('{"amount":0.10}', None),
+        (None, 1),
     ]
 
 
@@ -131,22 +162,34 @@ def test_mixed_fast_and_slow_lines_and_other_key_orders(run_raw, query, caplog):
     data += tap_record(slip(1, rate=Decimal("1.10")), 100)  # fast
     data += line({"stream": STREAM, "type": "RECORD", "record": slip(2, rate=Decimal("2.20")), "version": 100})
     data += line({"type": "RECORD", "stream": STREAM, "record": slip(3), "version": 100})  # fast, version last
-    data += simplejson.dumps({"type": "RECORD", "stream": STREAM, "version": 100, "record": slip(4)},
-                             use_decimal=True).encode() + b"\n"  # spaces: decoded
+    data += (
+        simplejson.dumps(
+            {"type": "RECORD", "stream": STREAM, "version": 100, "record": slip(4)}, use_decimal=True
+        ).encode()
+        + b"\n"
+    )  # spaces: decoded
     data += line({"version": 100, "record": slip(5, name="v"), "type": "RECORD", "stream": STREAM})
     data += tap_record(slip(6), 100)
     data += activate_line(100) + state_line({"activated": 100})
     with caplog.at_level(logging.INFO):
         run_raw(data, batch_size_rows=4)
     rows = query("SELECT SLIP_ID, RATE, NAME, SDC_TABLE_VERSION FROM STG_MOLO_SLIPS ORDER BY SLIP_ID")
-    assert rows == [(1, Decimal("1.10"), None, 100), (2, Decimal("2.20"), None, 100), (3, None, None, 100),
-                    (4, None, None, 100), (5, None, "v", 100), (6, None, None, 100)]
+    assert rows == [
+        (1, Decimal("1.10"), None, 100),
+        (2, Decimal("2.20"), None, 100),
+        (3, None, None, 100),
+        (4, None, None, 100),
+        (5, None, "v", 100),
+        (6, None, None, 100),
+    ]
     assert not any("exact path" in r.getMessage() for r in caplog.records)
 
 
 def test_version_change_and_batch_boundaries(run_raw, query):
     data = schema_line() + b"".join(tap_record(slip(i), 100) for i in range(1, 8))
-    data += b"".join(tap_record(slip(i), 200) for i in range(10, 21)) + activate_line(200) + state_line({"activated": 200})
+    data += (
+        b"".join(tap_record(slip(i), 200) for i in range(10, 21)) + activate_line(200) + state_line({"activated": 200})
+    )
     run_raw(data, batch_size_rows=3)
     assert ids(query) == list(range(10, 21))
     assert query("SELECT DISTINCT SDC_TABLE_VERSION FROM STG_MOLO_SLIPS") == [(200,)]
@@ -159,7 +202,7 @@ def test_truncated_last_line_fails_without_activation(run_raw, query):
     truncated = tap_record(slip(6), 200)[:40]
     for data in (good + truncated, good + truncated + b"\n" + activate_line(200) + state_line({"v": 2})):
         states = []
-        with pytest.raises(Exception):  # noqa: B017, PT011
+        with pytest.raises(Exception):  # noqa: B017
             states = run_raw(data)
         assert states == []
         assert ids(query) == [1]
@@ -191,7 +234,12 @@ def test_state_only_after_the_spooled_rows_are_committed(run_raw, query, monkeyp
 
 def test_unknown_property_and_missing_key_on_fast_lines(run_raw, query, caplog):
     with caplog.at_level(logging.WARNING):
-        run_raw(schema_line() + tap_record({**slip(1), "surprise": 1}, 100) + activate_line(100) + state_line({"activated": 100}))
+        run_raw(
+            schema_line()
+            + tap_record({**slip(1), "surprise": 1}, 100)
+            + activate_line(100)
+            + state_line({"activated": 100})
+        )
     assert any("'surprise'" in r.getMessage() for r in caplog.records)
     rec = slip(2)
     del rec["slip_id"]
@@ -202,12 +250,22 @@ def test_unknown_property_and_missing_key_on_fast_lines(run_raw, query, caplog):
 
 def test_wide_integers_stay_exact(run_raw, query):
     props = {"id": {"type": ["integer", "null"], "x-sql-datatype": "NUMBER(20,0)"}}
-    data = line({"type": "SCHEMA", "stream": "molo_big", "schema": {"type": "object", "properties": props},
-                 "key_properties": []})
+    data = line(
+        {
+            "type": "SCHEMA",
+            "stream": "molo_big",
+            "schema": {"type": "object", "properties": props},
+            "key_properties": [],
+        }
+    )
     for n in (1, 18446744073709551615, 99999999999999999999, 12345678901234567891):
         data += line({"type": "RECORD", "stream": "molo_big", "version": 5, "record": {"id": n}})
-    run_raw(data + line({"type": "ACTIVATE_VERSION", "stream": "molo_big", "version": 5})
-            + state_line({"activated": 5}))
+    run_raw(
+        data + line({"type": "ACTIVATE_VERSION", "stream": "molo_big", "version": 5}) + state_line({"activated": 5})
+    )
     assert [r[0] for r in query("SELECT ID FROM STG_MOLO_BIG ORDER BY ID")] == [
-        1, 12345678901234567891, 18446744073709551615, 99999999999999999999
+        1,
+        12345678901234567891,
+        18446744073709551615,
+        99999999999999999999,
     ]

@@ -33,7 +33,7 @@ REJECTS = {
 
 
 def slip(slip_id: int, **values: object) -> dict:
-    rec = {prop: None for prop in SLIPS}
+    rec = dict.fromkeys(SLIPS)
     rec.update(slip_id=slip_id, _sdc_row_number=slip_id)
     rec.update(values)
     return rec

@@ -35,7 +35,11 @@ def test_long_names_fit_oracle_limit():
         ({"type": ["integer", "null"], "x-sql-datatype": "NUMBER(10,0)"}, "NUMBER(10,0)", "BIGINT"),
         ({"type": ["integer", "null"], "x-sql-datatype": "NUMBER(20,0)"}, "NUMBER(20,0)", "DECIMAL(20,0)"),
         ({"type": ["integer", "null"]}, "NUMBER(19,0)", "BIGINT"),
-        ({"type": ["number", "null"], "multipleOf": 0.01, "x-sql-datatype": "NUMBER(10,2)"}, "NUMBER(10,2)", "DECIMAL(10,2)"),
+        (
+            {"type": ["number", "null"], "multipleOf": 0.01, "x-sql-datatype": "NUMBER(10,2)"},
+            "NUMBER(10,2)",
+            "DECIMAL(10,2)",
+        ),
         ({"type": ["number", "null"]}, "BINARY_DOUBLE", "DOUBLE"),
         ({"type": ["string", "null"], "maxLength": 191}, "NVARCHAR2(16383)", "VARCHAR"),
         ({"type": ["string", "null"], "maxLength": 16384}, "NCLOB", "VARCHAR"),
@@ -64,8 +68,15 @@ def test_every_catalog_column_maps():
     yaml = pytest.importorskip("yaml")
     if not CATALOG.exists():
         pytest.skip("catalog.yml not found")
-    expected = {"NUMBER": "NUMBER", "NVARCHAR2": "NVARCHAR2", "CHAR": "NVARCHAR2", "NCLOB": "NCLOB",
-                "BINARY_DOUBLE": "BINARY_DOUBLE", "DATE": "DATE", "TIMESTAMP": "TIMESTAMP"}
+    expected = {
+        "NUMBER": "NUMBER",
+        "NVARCHAR2": "NVARCHAR2",
+        "CHAR": "NVARCHAR2",
+        "NCLOB": "NCLOB",
+        "BINARY_DOUBLE": "BINARY_DOUBLE",
+        "DATE": "DATE",
+        "TIMESTAMP": "TIMESTAMP",
+    }
     for entry in yaml.safe_load(CATALOG.read_text()):
         for col in entry["columns"]:
             oracle_type = col["oracle_type"]

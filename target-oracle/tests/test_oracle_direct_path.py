@@ -14,14 +14,11 @@ import duckdb
 import oracledb
 import pyarrow as pa
 import pytest
+from test_oracle_sql import BatchError, RecordingConnection
 
-from target_oracle import types as ty
 from target_oracle.connector import RowErrors
-from target_oracle.dialects import oracle_sql as sql
 from target_oracle.dialects.oracle import OracleDialect
 from target_oracle.types import column_specs
-
-from test_oracle_sql import BatchError, RecordingConnection
 
 LOADED = dt.datetime(2024, 1, 2, 3, 4, 5, 123456)
 SHADOW = "STG_X__LOADING"
@@ -71,8 +68,9 @@ def specs():
 
 
 def batch_columns(n=2):
-    rows = [(1, Decimal("1.50"), "a", True, "2024-03-01", {"k": 1}, None),
-            (2, None, None, False, None, None, "free")][:n]
+    rows = [(1, Decimal("1.50"), "a", True, "2024-03-01", {"k": 1}, None), (2, None, None, False, None, None, "free")][
+        :n
+    ]
     columns = [list(c) for c in zip(*rows)]
     return [*columns, [7] * n, [LOADED] * n]
 
@@ -110,8 +108,7 @@ def test_a_failed_direct_path_load_is_undone_and_retried_by_executemany():
     ora = dialect(con)
     ora.insert_batch(SHADOW, specs(), batch_columns())
     delete = "DELETE FROM MARINA.STG_X__LOADING WHERE SDC_LOADED_AT = :loaded_at"
-    assert kinds(con) == ["direct_path_load", "rollback", "execute", "commit",
-                          "setinputsizes", "executemany", "commit"]
+    assert kinds(con) == ["direct_path_load", "rollback", "execute", "commit", "setinputsizes", "executemany", "commit"]
     assert con.log[2][1:] == (delete, {"loaded_at": LOADED})
     con.log.clear()
     ora.insert_batch(SHADOW, specs(), batch_columns())
@@ -146,7 +143,9 @@ def write_parquet(path, names):
         "COPY (SELECT CAST(i AS BIGINT) AS id, CAST(i AS DECIMAL(10,2)) / 4 AS rate, "
         "CAST(? AS VARCHAR[])[i + 1] AS name, i % 2 = 0 AS flag, DATE '2024-01-01' + CAST(i AS INTEGER) AS opened_on, "
         "CASE WHEN i = 0 THEN '{\"k\": [1, 2]}' END AS extra "
-        "FROM range(?) t(i)) TO ? (FORMAT parquet)", [names, n, str(path)])
+        "FROM range(?) t(i)) TO ? (FORMAT parquet)",
+        [names, n, str(path)],
+    )
     con.close()
 
 
@@ -160,12 +159,22 @@ def test_parquet_batches_go_to_the_driver_as_arrow(tmp_path):
     assert isinstance(batch, pa.RecordBatch)
     assert batch.schema.names == [s.name for s in specs()] or batch.num_columns == len(specs())
     assert [f.type for f in batch.schema] == [
-        pa.int64(), pa.decimal128(10, 2), pa.string(), pa.int8(), pa.date32(), pa.string(),
-        pa.string(), pa.int64(), pa.timestamp("us"),
+        pa.int64(),
+        pa.decimal128(10, 2),
+        pa.string(),
+        pa.int8(),
+        pa.date32(),
+        pa.string(),
+        pa.string(),
+        pa.int64(),
+        pa.timestamp("us"),
     ]
     assert batch.to_pylist()[0] == {
-        **dict.fromkeys(batch.schema.names), **dict(zip(batch.schema.names, [
-            0, Decimal("0.00"), "a", 1, dt.date(2024, 1, 1), '{"k":[1,2]}', None, 7, LOADED]))}
+        **dict.fromkeys(batch.schema.names),
+        **dict(
+            zip(batch.schema.names, [0, Decimal("0.00"), "a", 1, dt.date(2024, 1, 1), '{"k":[1,2]}', None, 7, LOADED])
+        ),
+    }
     assert oracledb.from_arrow(batch).num_rows() == 3  # python-oracledb ingests these types
 
 

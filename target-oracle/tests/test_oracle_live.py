@@ -12,7 +12,7 @@ import uuid
 from decimal import Decimal
 
 import pytest
-from conftest import activate, record, schema, state, singer_lines
+from conftest import activate, record, schema, singer_lines, state
 
 REQUIRED = ("ORACLE_USER", "ORACLE_PASSWORD", "ORACLE_DSN")
 pytestmark = pytest.mark.skipif(
@@ -82,21 +82,41 @@ def rows(stream_name: str, table_suffix: str = "") -> list[tuple]:
 
 
 def rec(i: int, **values) -> dict:
-    base = {p: None for p in PROPS}
+    base = dict.fromkeys(PROPS)
     base.update(id=i, **values)
     return base
 
 
 def test_load_and_swap(stream):
     long_name = "ü" * 2500  # over 2,000: NVARCHAR2(16383) holds it (MAX_STRING_SIZE=EXTENDED, as on ADB)
-    first = [record(stream, rec(1, rate=Decimal("12345678.99"), name="abc", notes="n" * 40000,
-                                updated_at="2024-03-01T10:00:00.123456", flag=True,
-                                _sdc_extra={"a": Decimal("0.10")}), 10),
-             record(stream, rec(2, name="abcdefgh"), 10)]
+    first = [
+        record(
+            stream,
+            rec(
+                1,
+                rate=Decimal("12345678.99"),
+                name="abc",
+                notes="n" * 40000,
+                updated_at="2024-03-01T10:00:00.123456",
+                flag=True,
+                _sdc_extra={"a": Decimal("0.10")},
+            ),
+            10,
+        ),
+        record(stream, rec(2, name="abcdefgh"), 10),
+    ]
     run([schema(stream, PROPS, ["id"]), *first, activate(stream, 10), state()], batch_size_rows=1)
     got = rows(stream)
-    assert got[0] == (1, Decimal("12345678.99"), "abc", "n" * 40000,
-                      dt.datetime(2024, 3, 1, 10, 0, 0, 123456), 1, '{"a":0.10}', 10)
+    assert got[0] == (
+        1,
+        Decimal("12345678.99"),
+        "abc",
+        "n" * 40000,
+        dt.datetime(2024, 3, 1, 10, 0, 0, 123456),
+        1,
+        '{"a":0.10}',
+        10,
+    )
     assert got[1][2] == "abcdefgh"  # longer than the maxLength hint: kept whole
 
     # A version without ACTIVATE_VERSION leaves the snapshot.

@@ -85,9 +85,7 @@ def test_identifier_quoting_only_when_needed():
 
 def test_insert_statement_for_executemany():
     statement = sql.insert_sql(None, "STG_MOLO_SLIPS__LOADING", ["ID", "RATE", "SDC_TABLE_VERSION"])
-    assert statement == (
-        "INSERT INTO STG_MOLO_SLIPS__LOADING (ID, RATE, SDC_TABLE_VERSION) VALUES (:1, :2, :3)"
-    )
+    assert statement == ("INSERT INTO STG_MOLO_SLIPS__LOADING (ID, RATE, SDC_TABLE_VERSION) VALUES (:1, :2, :3)")
 
 
 def test_swap_statements():

@@ -22,8 +22,12 @@ def run_tap(rows: int, settings: dict) -> dict:
     folder, manifest = exports(rows)
     with tempfile.TemporaryDirectory() as tmp:
         config = tap_config(folder, Path(tmp) / "config.json", **settings)
-        proc = subprocess.Popen([str(TAP_BIN / "tap-marina-s3"), "--config", str(config)],
-                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env())
+        proc = subprocess.Popen(
+            [str(TAP_BIN / "tap-marina-s3"), "--config", str(config)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            env=env(),
+        )
         watch = Watch(proc)
         marker = b'"type":"RECORD"'
         records = 0
@@ -33,7 +37,7 @@ def run_tap(rows: int, settings: dict) -> dict:
         for chunk in iter(lambda: proc.stdout.read(1 << 20), b""):
             # count markers in the new bytes, including one that straddles the chunk boundary
             records += (edge + chunk).count(marker)
-            edge = chunk[-(len(marker) - 1):]
+            edge = chunk[-(len(marker) - 1) :]
             last.append(chunk)
         tail = b"".join(last)
         proc.wait()
@@ -44,8 +48,11 @@ def run_tap(rows: int, settings: dict) -> dict:
         if '"stream":"marina_load_audit"' in line and '"type":"RECORD"' in line:
             csv_bytes += json.loads(line)["record"]["bytes_read"]
     table_rows = sum(t.get("rows", 0) for e in manifest["exports"] for t in e["tables"].values())
-    audit_rows = sum(1 for line in tail.decode("utf-8", "replace").splitlines()
-                     if '"stream":"marina_load_audit"' in line and '"type":"RECORD"' in line)
+    audit_rows = sum(
+        1
+        for line in tail.decode("utf-8", "replace").splitlines()
+        if '"stream":"marina_load_audit"' in line and '"type":"RECORD"' in line
+    )
     if records - audit_rows != table_rows:
         raise SystemExit(f"records ({records - audit_rows}) != rows in the export ({table_rows})")
     return {
@@ -63,8 +70,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rows", type=int, default=700_000)
     parser.add_argument("--scale-check", action="store_true", help="also run 4x the rows")
-    parser.add_argument("--typing-columns", type=int,
-                        help="the tap's setting typing_columns (default: the tap's default)")
+    parser.add_argument(
+        "--typing-columns", type=int, help="the tap's setting typing_columns (default: the tap's default)"
+    )
     args = parser.parse_args()
     settings = {"typing_columns": args.typing_columns} if args.typing_columns else {}
     results = {"machine": machine(), **settings, "tap": run_tap(args.rows, settings)}

@@ -99,5 +99,16 @@ def env() -> dict[str, str]:
     return {**os.environ, "MELTANO_SEND_ANONYMOUS_USAGE_STATS": "false"}
 
 
-__all__ = ["CACHE", "MELTANO", "ROOT", "TAP_BIN", "TARGET_BIN", "Usage", "Watch", "env",
-           "exports", "machine", "tap_config"]
+__all__ = [
+    "CACHE",
+    "MELTANO",
+    "ROOT",
+    "TAP_BIN",
+    "TARGET_BIN",
+    "Usage",
+    "Watch",
+    "env",
+    "exports",
+    "machine",
+    "tap_config",
+]

@@ -5,6 +5,7 @@ exception classes stay the real ones, so product error handling sees the real sh
 Transactions: DML changes row counts in the session until COMMIT; every DDL commits first (and
 the DDL itself is committed even when a later statement fails), as in Oracle.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -20,8 +21,21 @@ from oracledb.errors import _Error
 from sqlglot import exp
 
 from oracle_sim.sim import (
-    RESERVED, PSEUDO_COLUMNS, Analyzer, Database, OraError, Scope, SimulatorGap, T, blank_literals, name_of,
-    parse_query, split_qualified, split_top, strip_comments)
+    PSEUDO_COLUMNS,
+    RESERVED,
+    Analyzer,
+    Database,
+    OraError,
+    Scope,
+    SimulatorGap,
+    T,
+    blank_literals,
+    name_of,
+    parse_query,
+    split_qualified,
+    split_top,
+    strip_comments,
+)
 
 DDL = re.compile(r"^\s*(CREATE|DROP|ALTER|TRUNCATE|COMMENT|GRANT|REVOKE|RENAME)\b", re.I)
 DB_NAME = "SIMDB"
@@ -32,8 +46,11 @@ def database(path: str | Path | None = None) -> Database:
     """The process's database of a state file (one per file; created on first use)."""
     key = str(path or os.environ.get("ORACLE_SIM_STATE", ""))
     if key not in _DB:
-        _DB[key] = Database(Path(key) if key else None, schema=os.environ.get("ORACLE_SIM_SCHEMA", "MARINA"),
-                            max_string_size=os.environ.get("ORACLE_SIM_MAX_STRING_SIZE", "EXTENDED"))
+        _DB[key] = Database(
+            Path(key) if key else None,
+            schema=os.environ.get("ORACLE_SIM_SCHEMA", "MARINA"),
+            max_string_size=os.environ.get("ORACLE_SIM_MAX_STRING_SIZE", "EXTENDED"),
+        )
     return _DB[key]
 
 
@@ -94,8 +111,11 @@ class Session:
                 # the process dies here: committed work (and every DDL) stays, the rest is lost
                 self.db.save()
                 os._exit(70)
-            text = strip_comments(sql).rstrip().rstrip(";").rstrip("/").strip() if not re.match(
-                r"^\s*(/\*.*?\*/\s*)*(BEGIN|DECLARE)\b", sql, re.I | re.S) else strip_comments(sql)
+            text = (
+                strip_comments(sql).rstrip().rstrip(";").rstrip("/").strip()
+                if not re.match(r"^\s*(/\*.*?\*/\s*)*(BEGIN|DECLARE)\b", sql, re.I | re.S)
+                else strip_comments(sql)
+            )
             if re.match(r"^(BEGIN|DECLARE)\b", text, re.I):
                 self.plsql(text)
                 return None, [], 0, []
@@ -129,7 +149,7 @@ class Session:
         if m:
             for ex, code in re.findall(r"EXCEPTION_INIT\s*\(\s*(\w+)\s*,\s*(-?\d+)\s*\)", m.group(1), re.I):
                 names[ex.upper()] = abs(int(code))
-            block = block[m.end() - len("BEGIN"):]
+            block = block[m.end() - len("BEGIN") :]
         self._block(block, names)
 
     def _block(self, block: str, names: dict[str, int]) -> None:
@@ -140,8 +160,9 @@ class Session:
         except OraError as err:
             for cond, action in handlers:
                 if cond == {"OTHERS"} or any(names.get(c) == err.code for c in cond):
-                    if m := re.fullmatch(r"\s*IF\s+SQLCODE\s*(?:!=|<>)\s*-(\d+)\s+THEN\s+RAISE\s*;\s*END\s+IF\s*;\s*",
-                                         action, re.I):
+                    if m := re.fullmatch(
+                        r"\s*IF\s+SQLCODE\s*(?:!=|<>)\s*-(\d+)\s+THEN\s+RAISE\s*;\s*END\s+IF\s*;\s*", action, re.I
+                    ):
                         if int(m.group(1)) != err.code:
                             raise
                         return
@@ -173,7 +194,10 @@ class Session:
     # -- queries
     def select(self, text: str, binds: t.Any):
         up = blank_literals(text).upper()
-        if m := re.search(r"\b(SYS\.)?(ALL|USER|DBA)_(TAB_COLUMNS|TABLES|OBJECTS|VIEWS|USERS|INDEXES|IND_COLUMNS|CONSTRAINTS|CONS_COLUMNS|MVIEWS|TAB_PRIVS)\b|\bV\$PARAMETER\b", up):
+        if m := re.search(
+            r"\b(SYS\.)?(ALL|USER|DBA)_(TAB_COLUMNS|TABLES|OBJECTS|VIEWS|USERS|INDEXES|IND_COLUMNS|CONSTRAINTS|CONS_COLUMNS|MVIEWS|TAB_PRIVS)\b|\bV\$PARAMETER\b",
+            up,
+        ):
             return self.dictionary_query(text, binds)
         tree = parse_query(text)
         cols = Analyzer(self.db).query_columns(tree)
@@ -202,7 +226,8 @@ class Session:
         if isinstance(e, exp.Literal):
             return e.this if e.is_string else Decimal(e.this)
         if isinstance(e, (exp.CurrentTimestamp, exp.Systimestamp)) or (
-                isinstance(e, exp.Anonymous) and e.name.upper() == "SYS_EXTRACT_UTC"):
+            isinstance(e, exp.Anonymous) and e.name.upper() == "SYS_EXTRACT_UTC"
+        ):
             return dt.datetime.now()
         if isinstance(e, exp.StrToTime) and isinstance(e.this, exp.Literal):
             return dt.datetime.fromisoformat(e.this.this)  # the project's 'YYYY-MM-DD HH24:MI:SS.FF6' literals
@@ -229,10 +254,28 @@ class Session:
             rows = self.db.dictionary_rows("ALL_TAB_COLUMNS", name) if owner_ok else []
             if self.db.obj(name) is not None:
                 self.db.columns(name)  # a view that no longer compiles: ORA-04063 as Oracle would
-            out = [(r["COLUMN_NAME"], r["DATA_TYPE"], r["CHAR_LENGTH"], r["DATA_PRECISION"], r["DATA_SCALE"], r["CHAR_USED"])
-                   for r in rows]
-            desc = [_desc(n, None) for n in ("name", "type", "character_maximum_length", "numeric_precision",
-                                              "numeric_scale", "char_length_unit")]
+            out = [
+                (
+                    r["COLUMN_NAME"],
+                    r["DATA_TYPE"],
+                    r["CHAR_LENGTH"],
+                    r["DATA_PRECISION"],
+                    r["DATA_SCALE"],
+                    r["CHAR_USED"],
+                )
+                for r in rows
+            ]
+            desc = [
+                _desc(n, None)
+                for n in (
+                    "name",
+                    "type",
+                    "character_maximum_length",
+                    "numeric_precision",
+                    "numeric_scale",
+                    "char_length_unit",
+                )
+            ]
             return desc, out, len(out), []
         if "sys.all_tables" in low and 'as "kind"' in low:  # oracle__list_relations_without_caching
             rows = []
@@ -244,7 +287,11 @@ class Session:
             rows = rows if owner_ok else []
             return [_desc(n, None) for n in ("database_name", "name", "schema_name", "kind")], rows, len(rows), []
         tree = parse_query(text)
-        if not isinstance(tree, exp.Select) or tree.args.get("joins") or not isinstance(tree.args["from_"].this, exp.Table):
+        if (
+            not isinstance(tree, exp.Select)
+            or tree.args.get("joins")
+            or not isinstance(tree.args["from_"].this, exp.Table)
+        ):
             raise SimulatorGap(f"dictionary query not simulated: {text[:300]}")
         view = tree.args["from_"].this.name.upper()
         named = binds.get("TABLE_NAME")
@@ -270,8 +317,10 @@ class Session:
         order = tree.args.get("order")
         if order is not None:
             for o in reversed(order.expressions):
-                rows.sort(key=lambda r, o=o: (self._eval(o.this, r, binds) is None, self._eval(o.this, r, binds) or 0),
-                          reverse=bool(o.args.get("desc")))
+                rows.sort(
+                    key=lambda r, o=o: (self._eval(o.this, r, binds) is None, self._eval(o.this, r, binds) or 0),
+                    reverse=bool(o.args.get("desc")),
+                )
         out = [tuple(g(r) for g in getters) for r in rows]
         return [_desc(n, None) for n in out_names], out, len(out), []
 
@@ -328,8 +377,11 @@ class Session:
                 sub = e.args["query"].this if isinstance(e.args["query"], exp.Subquery) else e.args["query"]
                 view = sub.args["from_"].this.name.upper()
                 col = sub.expressions[0]
-                values = {self._eval(col, r, binds) for r in self.db.dictionary_rows(view)
-                          if sub.args.get("where") is None or self._truth(sub.args["where"].this, r, binds)}
+                values = {
+                    self._eval(col, r, binds)
+                    for r in self.db.dictionary_rows(view)
+                    if sub.args.get("where") is None or self._truth(sub.args["where"].this, r, binds)
+                }
             else:
                 values = {self._eval(x, row, binds) for x in e.expressions}
             return self._eval(e.this, row, binds) in values
@@ -386,7 +438,11 @@ class Session:
             if st is not None and st.is_lob and not types[c].is_lob:
                 pass  # converted implicitly (fails per row only when a value is too long)
         frm = source.args.get("from_") if isinstance(source, exp.Select) else None
-        n = self.rows(frm.this.name.upper()) if frm is not None and isinstance(frm.this, exp.Table) and not source.args.get("joins") else 0
+        n = (
+            self.rows(frm.this.name.upper())
+            if frm is not None and isinstance(frm.this, exp.Table) and not source.args.get("joins")
+            else 0
+        )
         self.pending[table] = self.rows(table) + n
         return n, []
 
@@ -397,10 +453,17 @@ class Session:
                 continue
             ty = types[c]
             if ty.group == "CHAR" and isinstance(value, str):
-                actual = len(value.encode("utf-16-le")) // 2 if ty.base.startswith("N") or ty.unit == "C" else len(value.encode())
+                actual = (
+                    len(value.encode("utf-16-le")) // 2
+                    if ty.base.startswith("N") or ty.unit == "C"
+                    else len(value.encode())
+                )
                 if actual > (ty.size or 0):
-                    return OraError(12899, f'value too large for column "{self.db.schema}"."{table}"."{c}" '
-                                           f"(actual: {actual}, maximum: {ty.size})")
+                    return OraError(
+                        12899,
+                        f'value too large for column "{self.db.schema}"."{table}"."{c}" '
+                        f"(actual: {actual}, maximum: {ty.size})",
+                    )
             if ty.base == "NUMBER" and ty.prec is not None and isinstance(value, (int, Decimal, float)):
                 digits = len(str(abs(int(Decimal(value))))) if Decimal(value) != 0 else 0
                 if digits > ty.prec - (ty.scale or 0):
@@ -440,13 +503,15 @@ class Session:
             an.cond(on, scope)
             on_cols = {c.name.upper() for c in on.find_all(exp.Column) if (c.table or "").upper() == alias}
             whens = tree.args.get("whens")
-            for when in (whens.expressions if whens is not None else []):
+            for when in whens.expressions if whens is not None else []:
                 then = when.args.get("then")
                 if isinstance(then, exp.Update):
                     for eq in then.expressions:
                         col = eq.this.name.upper()
                         if col in on_cols:
-                            raise OraError(38104, f'Columns referenced in the ON Clause cannot be updated: "{alias}"."{col}"')
+                            raise OraError(
+                                38104, f'Columns referenced in the ON Clause cannot be updated: "{alias}"."{col}"'
+                            )
                         if col not in dict(scope.sources[alias]):  # a SET column is the target's
                             raise OraError(904, f'"{alias}"."{col}": invalid identifier')
                         an.typ(eq.expression, scope)
@@ -538,7 +603,7 @@ def _split_block(block: str) -> tuple[str, list[tuple[set[str], str]]]:
             break
     if pos is None:
         return text, []
-    body, rest = text[:pos], text[pos + len("EXCEPTION"):]
+    body, rest = text[:pos], text[pos + len("EXCEPTION") :]
     handlers: list = []
     code, depth, last = _mask(rest), 0, None
     for m in re.finditer(r"\bBEGIN\b|\bEND\b\s*;|\bWHEN\s+([\w\s]+?)\s+THEN\b", code, re.I):
@@ -549,10 +614,10 @@ def _split_block(block: str) -> tuple[str, list[tuple[set[str], str]]]:
             depth -= 1
         elif depth == 0:
             if last is not None:
-                handlers.append((last[0], rest[last[1]:m.start()]))
+                handlers.append((last[0], rest[last[1] : m.start()]))
             last = ({c.strip().upper() for c in re.split(r"\bOR\b", m.group(1), flags=re.I)}, m.end())
     if last is not None:
-        handlers.append((last[0], rest[last[1]:]))
+        handlers.append((last[0], rest[last[1] :]))
     return body, handlers
 
 
@@ -572,10 +637,10 @@ def _statements(body: str) -> list[str]:
         elif tok.startswith("END"):
             depth -= 1
             if depth == 0:
-                out.append(body[start:m.end()].strip())
+                out.append(body[start : m.end()].strip())
                 start = m.end()
         elif depth == 0:
-            out.append(body[start:m.start()].strip())
+            out.append(body[start : m.start()].strip())
             start = m.end()
     out.append(body[start:].strip())
     return [s for s in out if s]
@@ -699,5 +764,19 @@ def install(state: str | Path | None = None) -> Database:
     return db
 
 
-__all__ = ["Connection", "Cursor", "Database", "OraError", "SimulatorGap", "database", "database_error", "install",
-           "name_of", "split_qualified", "split_top", "RESERVED", "PSEUDO_COLUMNS", "sqlglot"]
+__all__ = [
+    "PSEUDO_COLUMNS",
+    "RESERVED",
+    "Connection",
+    "Cursor",
+    "Database",
+    "OraError",
+    "SimulatorGap",
+    "database",
+    "database_error",
+    "install",
+    "name_of",
+    "split_qualified",
+    "split_top",
+    "sqlglot",
+]

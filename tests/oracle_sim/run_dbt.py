@@ -5,6 +5,7 @@ Run with dbt's venv python:
 With a state file, python-oracledb's ``connect`` goes to the simulator (tests/oracle_sim).
 Writes {"results": [{args, success, exception, errors: [messages of failed nodes]}]}.
 """
+
 from __future__ import annotations
 
 import json
@@ -28,8 +29,7 @@ def main(out: str, invocations: str, state: str | None = None) -> int:
         for r in getattr(res.result, "results", None) or []:
             if str(getattr(r, "status", "")).lower() in ("error", "fail", "runtimeerr"):
                 errors.append(f"{r.node.name}: {r.message}")
-        results.append({"args": args, "success": res.success, "exception": str(res.exception or ""),
-                        "errors": errors})
+        results.append({"args": args, "success": res.success, "exception": str(res.exception or ""), "errors": errors})
         if not res.success:
             break
     Path(out).write_text(json.dumps({"results": results}))

@@ -6,6 +6,7 @@ With a state file, python-oracledb's ``connect`` goes to the simulator (tests/or
 without, to the real database of the config. STATE lines go to stdout; a failure exits 1 with
 the error's message as the last line of stderr.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -30,7 +31,7 @@ def main(messages: str, config: str, state: str | None = None) -> int:
         target = TargetOracle(config=json.loads(config))
         with contextlib.redirect_stdout(out), open(messages, "rb") as fh:
             target.listen(fh)
-    except BaseException as exc:  # noqa: BLE001 - reported to the test as one line
+    except BaseException as exc:
         sys.stdout.write(out.getvalue())
         traceback.print_exc()
         cause = exc

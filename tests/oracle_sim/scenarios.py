@@ -9,6 +9,7 @@ Exports: two consecutive sample exports of both systems (the tap's generator), r
 tap once per session; a scenario may change the Singer messages of an export (a long text, a
 new column) and the dbt project (a catalog column added, models regenerated).
 """
+
 from __future__ import annotations
 
 import json
@@ -16,7 +17,6 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,10 +33,12 @@ SCHEMA = "MARINA"
 
 # --- steps -----------------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class SetText:
     """The first record of `stream` gets a text of `length` characters in `column` ('é' x n:
     two bytes each in UTF-8, so byte-semantics columns overflow)."""
+
     stream: str
     column: str
     length: int
@@ -45,6 +47,7 @@ class SetText:
 @dataclass(frozen=True)
 class AddColumn:
     """A column added to the catalog (and so to the tap's SCHEMA and every RECORD)."""
+
     stream: str
     column: str
     oracle_type: str
@@ -53,24 +56,24 @@ class AddColumn:
 
 @dataclass(frozen=True)
 class Load:
-    export: int                       # 1 or 2
-    changes: tuple = ()               # SetText / AddColumn
-    crash_at: str | None = None       # regex: the process dies at this statement (simulator only)
+    export: int  # 1 or 2
+    changes: tuple = ()  # SetText / AddColumn
+    crash_at: str | None = None  # regex: the process dies at this statement (simulator only)
     expect_ok: bool = True
 
 
 @dataclass(frozen=True)
 class Dbt:
-    command: str = "run"              # run | snapshot
-    catalog_changes: tuple = ()       # AddColumn: the project is regenerated from a changed catalog
-    select: str = ""                  # dbt --select (empty: the whole project)
+    command: str = "run"  # run | snapshot
+    catalog_changes: tuple = ()  # AddColumn: the project is regenerated from a changed catalog
+    select: str = ""  # dbt --select (empty: the whole project)
     expect_ok: bool = True
 
 
 NEW_COLUMN = AddColumn("molo_piers", "BERTH_NOTE", "NVARCHAR2(50)", "north side")
 OVER_2000_IN_NCLOB = SetText("stellar_customers", "NOTES", 5000)
-JUST_OVER_CATALOG = SetText("molo_marina_locations", "PRIMARY_PHONE_NUMBER", 1001)   # NVARCHAR2(1000)
-FAR_OVER_CATALOG = SetText("molo_marina_locations", "RULES", 2500)                   # NVARCHAR2(1000)
+JUST_OVER_CATALOG = SetText("molo_marina_locations", "PRIMARY_PHONE_NUMBER", 1001)  # NVARCHAR2(1000)
+FAR_OVER_CATALOG = SetText("molo_marina_locations", "RULES", 2500)  # NVARCHAR2(1000)
 HISTORY = "dw_molo_contacts_hist dw_stellar_customers_hist"
 BASE = (Load(1), Dbt())
 # After the first (whole) run, a scenario runs dbt on the models its change reaches (the `+`
@@ -84,27 +87,47 @@ SCENARIOS: dict[str, tuple] = {
     "text_over_2000": (*BASE, Load(2, (OVER_2000_IN_NCLOB,)), Dbt(select="stg_stellar__customers+")),
     # texts over the catalog size (one within STANDARD's 2,000, one beyond): the size is a hint,
     # the value loads uncut into the fixed NVARCHAR2 of the database's limit, no type changes
-    "text_over_catalog_size": (*BASE, Load(2, (JUST_OVER_CATALOG, FAR_OVER_CATALOG)),
-                               Dbt(select="stg_molo__marina_locations+")),
+    "text_over_catalog_size": (
+        *BASE,
+        Load(2, (JUST_OVER_CATALOG, FAR_OVER_CATALOG)),
+        Dbt(select="stg_molo__marina_locations+"),
+    ),
     # a text over the column itself (16,384 > NVARCHAR2's 16,383): the load stops with the row
     # named and the previous export stays; the corrected export loads
-    "text_over_column_limit": (*BASE, Load(2, (SetText("molo_marina_locations", "RULES", 16384),), expect_ok=False),
-                               Load(2), Dbt(select="stg_molo__marina_locations+")),
+    "text_over_column_limit": (
+        *BASE,
+        Load(2, (SetText("molo_marina_locations", "RULES", 16384),), expect_ok=False),
+        Load(2),
+        Dbt(select="stg_molo__marina_locations+"),
+    ),
     # a catalog column added between two loads: STG and DW get it, the next run merges normally
-    "new_catalog_column": (*BASE, Load(2, (NEW_COLUMN,)),
-                           Dbt(catalog_changes=(NEW_COLUMN,), select="stg_molo__piers+"),
-                           Dbt(catalog_changes=(NEW_COLUMN,), select="stg_molo__piers+")),
+    "new_catalog_column": (
+        *BASE,
+        Load(2, (NEW_COLUMN,)),
+        Dbt(catalog_changes=(NEW_COLUMN,), select="stg_molo__piers+"),
+        Dbt(catalog_changes=(NEW_COLUMN,), select="stg_molo__piers+"),
+    ),
     # the loader dies in the middle of the export's activation; the rerun recovers
-    "interrupted_load": (*BASE, Load(2, crash_at=r"^\s*INSERT INTO \S*STG_MOLO_PIERS\s*\(", expect_ok=False),
-                         Load(2), Dbt(select="stg_molo__piers+")),
+    "interrupted_load": (
+        *BASE,
+        Load(2, crash_at=r"^\s*INSERT INTO \S*STG_MOLO_PIERS\s*\(", expect_ok=False),
+        Load(2),
+        Dbt(select="stg_molo__piers+"),
+    ),
     # history: the first build creates the HIST tables, later runs merge (and add columns)
-    "snapshots": (*BASE, Dbt("snapshot", select=HISTORY), Load(2),
-                  Dbt(select="stg_molo__contacts+ stg_stellar__customers+"),
-                  Dbt("snapshot", select=HISTORY), Dbt("snapshot", select=HISTORY)),
+    "snapshots": (
+        *BASE,
+        Dbt("snapshot", select=HISTORY),
+        Load(2),
+        Dbt(select="stg_molo__contacts+ stg_stellar__customers+"),
+        Dbt("snapshot", select=HISTORY),
+        Dbt("snapshot", select=HISTORY),
+    ),
 }
 
 
 # --- exports and their Singer messages --------------------------------------------------------
+
 
 def tap_messages(work: Path) -> list[Path]:
     """The real tap's output for export 1 and export 2 (generated once per work folder)."""
@@ -112,8 +135,11 @@ def tap_messages(work: Path) -> list[Path]:
     if all(p.exists() for p in out):
         return out
     samples = work / "samples"
-    subprocess.run([str(TAP_BIN / "marina-sample-exports"), str(samples), "--rows", "400", "--exports", "2"],
-                   check=True, capture_output=True)
+    subprocess.run(
+        [str(TAP_BIN / "marina-sample-exports"), str(samples), "--rows", "400", "--exports", "2"],
+        check=True,
+        capture_output=True,
+    )
     manifest = json.loads((samples / "manifest.json").read_text())
     for n, path in enumerate(out, 1):
         folder = work / f"live{n}"
@@ -124,8 +150,12 @@ def tap_messages(work: Path) -> list[Path]:
         config = {"molo_path": str(folder / "molo"), "stellar_path": str(folder / "stellar"), "late_export": "warn"}
         (work / f"tap{n}.json").write_text(json.dumps(config))
         with open(path, "wb") as fh:
-            proc = subprocess.run([str(TAP_BIN / "tap-marina-s3"), "--config", str(work / f"tap{n}.json")],
-                                  stdout=fh, stderr=subprocess.PIPE, text=False)
+            proc = subprocess.run(
+                [str(TAP_BIN / "tap-marina-s3"), "--config", str(work / f"tap{n}.json")],
+                stdout=fh,
+                stderr=subprocess.PIPE,
+                text=False,
+            )
         if proc.returncode != 0:
             raise AssertionError(f"tap failed on export {n}: {proc.stderr.decode()[-3000:]}")
     return out
@@ -171,6 +201,7 @@ def records(path: Path) -> dict[str, int]:
 
 # --- the dbt project ---------------------------------------------------------------------------
 
+
 def project(work: Path, transform: Path, catalog_changes: tuple) -> Path:
     """The dbt project to run: the repository's, or a copy regenerated from a changed catalog."""
     if not catalog_changes:
@@ -178,42 +209,65 @@ def project(work: Path, transform: Path, catalog_changes: tuple) -> Path:
     dest = work / ("project_" + "_".join(c.column.lower() for c in catalog_changes))
     if dest.exists():
         return dest
-    shutil.copytree(transform, dest, ignore=shutil.ignore_patterns("target", "logs", "tests", "dbt_packages", "__pycache__"))
+    shutil.copytree(
+        transform, dest, ignore=shutil.ignore_patterns("target", "logs", "tests", "dbt_packages", "__pycache__")
+    )
     catalog_src = transform.parent / "tap-marina-s3" / "tap_marina_s3" / "catalog.yml"
     catalog = yaml.safe_load(catalog_src.read_text())
     for ch in catalog_changes:
         table = next(t for t in catalog if t["stream"] == ch.stream)
-        table["columns"].append({"name": ch.column, "source": ch.column, "oracle_type": ch.oracle_type,
-                                 "parser": "string", "nullable": True})
+        table["columns"].append(
+            {
+                "name": ch.column,
+                "source": ch.column,
+                "oracle_type": ch.oracle_type,
+                "parser": "string",
+                "nullable": True,
+            }
+        )
     catalog_path = work / "catalog_changed.yml"
     catalog_path.write_text(yaml.safe_dump(catalog, sort_keys=False))
-    code = ("import sys; from pathlib import Path; sys.path.insert(0, sys.argv[1]); import generate_models as g; "
-            "g.write(Path(sys.argv[2]), Path(sys.argv[3]))")
+    code = (
+        "import sys; from pathlib import Path; sys.path.insert(0, sys.argv[1]); import generate_models as g; "
+        "g.write(Path(sys.argv[2]), Path(sys.argv[3]))"
+    )
     subprocess.run([str(DBT_PY), "-c", code, str(transform / "scripts"), str(catalog_path), str(dest)], check=True)
     return dest
 
 
 # --- running steps -----------------------------------------------------------------------------
 
+
 @dataclass
 class Pipeline:
     """One scenario's schema. `state`: the simulator's dictionary file (None: the real Oracle
     named by ORACLE_* in `env`)."""
+
     work: Path
     state: Path | None
     env: dict = field(default_factory=dict)
     transform: Path = ROOT / "transform"
-    loader_path: list = field(default_factory=list)   # extra PYTHONPATH for the loader (another checkout)
-    targets: Path | None = None       # dbt target folders (shared between scenarios: partial parsing)
+    loader_path: list = field(default_factory=list)  # extra PYTHONPATH for the loader (another checkout)
+    targets: Path | None = None  # dbt target folders (shared between scenarios: partial parsing)
     log: list = field(default_factory=list)
 
     def loader_config(self) -> dict:
         if self.state is not None:
-            return {"oracle_user": "marina_app", "oracle_password": "not-used", "oracle_dsn": "sim.invalid:1522/marina",
-                    "default_target_schema": SCHEMA}
-        keys = {"oracle_user": "ORACLE_USER", "oracle_password": "ORACLE_PASSWORD", "oracle_dsn": "ORACLE_DSN",
-                "oracle_config_dir": "ORACLE_CONFIG_DIR", "oracle_wallet_location": "ORACLE_WALLET_LOCATION",
-                "oracle_wallet_password": "ORACLE_WALLET_PASSWORD", "default_target_schema": "ORACLE_SCHEMA"}
+            return {
+                "oracle_user": "marina_app",
+                "oracle_password": "not-used",
+                "oracle_dsn": "sim.invalid:1522/marina",
+                "default_target_schema": SCHEMA,
+            }
+        keys = {
+            "oracle_user": "ORACLE_USER",
+            "oracle_password": "ORACLE_PASSWORD",
+            "oracle_dsn": "ORACLE_DSN",
+            "oracle_config_dir": "ORACLE_CONFIG_DIR",
+            "oracle_wallet_location": "ORACLE_WALLET_LOCATION",
+            "oracle_wallet_password": "ORACLE_WALLET_PASSWORD",
+            "default_target_schema": "ORACLE_SCHEMA",
+        }
         return {k: self.env[v] for k, v in keys.items() if self.env.get(v)}
 
     def process_env(self) -> dict:
@@ -221,11 +275,20 @@ class Pipeline:
         env.update(self.env)
         env["PYTHONPATH"] = os.pathsep.join([*map(str, self.loader_path), str(SIM_DIR.parent)])
         if self.state is not None:
-            env.update({"ORACLE_USER": "marina_app", "ORACLE_PASSWORD": "not-used",
-                        "ORACLE_DSN": "sim.invalid:1522/marina", "ORACLE_SCHEMA": SCHEMA})
+            env.update(
+                {
+                    "ORACLE_USER": "marina_app",
+                    "ORACLE_PASSWORD": "not-used",
+                    "ORACLE_DSN": "sim.invalid:1522/marina",
+                    "ORACLE_SCHEMA": SCHEMA,
+                }
+            )
         env["DBT_TARGET"] = "oracle"
-        for ours, theirs in (("ORACLE_CONFIG_DIR", "CONFIG_DIR"), ("ORACLE_WALLET_LOCATION", "WALLET_LOCATION"),
-                             ("ORACLE_WALLET_PASSWORD", "WALLET_PASSWORD")):
+        for ours, theirs in (
+            ("ORACLE_CONFIG_DIR", "CONFIG_DIR"),
+            ("ORACLE_WALLET_LOCATION", "WALLET_LOCATION"),
+            ("ORACLE_WALLET_PASSWORD", "WALLET_PASSWORD"),
+        ):
             if env.get(ours) and not env.get(theirs):
                 env[theirs] = env[ours]
         return env
@@ -251,15 +314,24 @@ class Pipeline:
         import oracledb  # noqa: PLC0415
 
         proc = subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        params = {"user": self.env["ORACLE_USER"], "password": self.env["ORACLE_PASSWORD"], "dsn": self.env["ORACLE_DSN"]}
-        for key, var in (("config_dir", "ORACLE_CONFIG_DIR"), ("wallet_location", "ORACLE_WALLET_LOCATION"),
-                         ("wallet_password", "ORACLE_WALLET_PASSWORD")):
+        params = {
+            "user": self.env["ORACLE_USER"],
+            "password": self.env["ORACLE_PASSWORD"],
+            "dsn": self.env["ORACLE_DSN"],
+        }
+        for key, var in (
+            ("config_dir", "ORACLE_CONFIG_DIR"),
+            ("wallet_location", "ORACLE_WALLET_LOCATION"),
+            ("wallet_password", "ORACLE_WALLET_PASSWORD"),
+        ):
             if self.env.get(var):
                 params[key] = self.env[var]
         with oracledb.connect(**params) as con, con.cursor() as cur:
             while proc.poll() is None:
-                cur.execute("SELECT COUNT(*) FROM all_tables WHERE owner = :o AND table_name LIKE '%\\_\\_LOADING' ESCAPE '\\'",
-                            o=self.env.get("ORACLE_SCHEMA", self.env["ORACLE_USER"]).upper())
+                cur.execute(
+                    "SELECT COUNT(*) FROM all_tables WHERE owner = :o AND table_name LIKE '%\\_\\_LOADING' ESCAPE '\\'",
+                    o=self.env.get("ORACLE_SCHEMA", self.env["ORACLE_USER"]).upper(),
+                )
                 if cur.fetchone()[0]:
                     proc.kill()
                     break
@@ -270,8 +342,22 @@ class Pipeline:
     def dbt(self, step: Dbt, n: int) -> tuple[bool, str]:
         proj = project(self.work, self.transform, step.catalog_changes)
         target = (self.targets or self.work) / f"target_{proj.name}"
-        common = ["--project-dir", str(proj), "--profiles-dir", str(proj), "--target", "oracle", "--threads", "2",
-                  "--target-path", str(target), "--log-path", str(self.work / "logs"), "--log-level-file", "none"]
+        common = [
+            "--project-dir",
+            str(proj),
+            "--profiles-dir",
+            str(proj),
+            "--target",
+            "oracle",
+            "--threads",
+            "2",
+            "--target-path",
+            str(target),
+            "--log-path",
+            str(self.work / "logs"),
+            "--log-level-file",
+            "none",
+        ]
         out = self.work / f"dbt_{n}.json"
         select = ["--select", *step.select.split()] if step.select else []
         args = [str(DBT_PY), str(SIM_DIR / "run_dbt.py"), str(out), json.dumps([[step.command, *select, *common]])]
@@ -300,7 +386,9 @@ class Pipeline:
                 what = f"step {n} dbt {step.command}"
             self.log[-1] += f" [{time.monotonic() - began:.1f} s]"
             if ok != step.expect_ok:
-                problems.append(f"{what}: {'failed: ' + detail if not ok else 'succeeded though it should have failed'}")
+                problems.append(
+                    f"{what}: {'failed: ' + detail if not ok else 'succeeded though it should have failed'}"
+                )
                 break
         return problems
 
@@ -334,25 +422,43 @@ def sim_facts(state_path: Path) -> dict:
     facts = {}
     for name, o in objects.items():
         cols = {}
-        for cname, ty, *_ in (o["columns"] if o["kind"] in ("TABLE", "VIEW") else []):
+        for cname, ty, *_ in o["columns"] if o["kind"] in ("TABLE", "VIEW") else []:
             t = type_from_json(ty)
             cols[cname] = type_sql(t.base, t.size, t.prec, t.scale, "C" if t.base.startswith("N") else t.unit)
         keys = [c["columns"] for c in o.get("constraints", [])]
-        keys += [x["columns"] for x in objects.values() if x["kind"] == "INDEX" and x.get("table") == name and x["unique"]]
-        facts[name] = {"kind": o["kind"], "columns": cols, "compress": o.get("compress"), "keys": keys,
-                       "status": o.get("status", "VALID"), "rows": o.get("rows"), "temporary": o.get("temporary")}
+        keys += [
+            x["columns"] for x in objects.values() if x["kind"] == "INDEX" and x.get("table") == name and x["unique"]
+        ]
+        facts[name] = {
+            "kind": o["kind"],
+            "columns": cols,
+            "compress": o.get("compress"),
+            "keys": keys,
+            "status": o.get("status", "VALID"),
+            "rows": o.get("rows"),
+            "temporary": o.get("temporary"),
+        }
     return facts
 
 
 def catalog_tables(transform: Path = ROOT / "transform", changes: tuple = ()) -> list[dict]:
     catalog = yaml.safe_load((transform.parent / "tap-marina-s3" / "tap_marina_s3" / "catalog.yml").read_text())
     for ch in changes:
-        next(t for t in catalog if t["stream"] == ch.stream)["columns"].append({"name": ch.column, "oracle_type": ch.oracle_type})
+        next(t for t in catalog if t["stream"] == ch.stream)["columns"].append(
+            {"name": ch.column, "oracle_type": ch.oracle_type}
+        )
     return catalog
 
 
-def check(facts: dict, catalog: list[dict], *, before: dict | None = None, marts: list[str] = (),
-          history: list[str] = (), loaded: dict | None = None) -> list[str]:
+def check(
+    facts: dict,
+    catalog: list[dict],
+    *,
+    before: dict | None = None,
+    marts: list[str] = (),
+    history: list[str] = (),
+    loaded: dict | None = None,
+) -> list[str]:
     """Problems of a schema after a scenario (an empty list when all is well).
     before: the facts after the first run (no column may change its type since);
     loaded: {stream: RECORDs of the last load} with 'rejects_added' (rows added to
@@ -374,14 +480,20 @@ def check(facts: dict, catalog: list[dict], *, before: dict | None = None, marts
         for c in t["columns"]:
             name = c["name"]
             if name not in stg["columns"] or name not in dw["columns"]:
-                problems.append(f"{t['stream']}: column {name} missing in {'STG' if name not in stg['columns'] else 'DW'}")
+                problems.append(
+                    f"{t['stream']}: column {name} missing in {'STG' if name not in stg['columns'] else 'DW'}"
+                )
                 continue
             s_type, d_type = stg["columns"][name], dw["columns"][name]
             if d_type != s_type:
-                problems.append(f"{t['dw_table']}.{name} is {d_type} but {t['staging_table']}.{name} is {s_type} "
-                                + PRODUCT.format("item 1, staging views cast to the STG types"))
+                problems.append(
+                    f"{t['dw_table']}.{name} is {d_type} but {t['staging_table']}.{name} is {s_type} "
+                    + PRODUCT.format("item 1, staging views cast to the STG types")
+                )
             if c["oracle_type"].startswith(("NVARCHAR2", "NCLOB")) and d_type.startswith(("VARCHAR2", "CLOB", "CHAR")):
-                problems.append(f"{t['dw_table']}.{name}: national text became {d_type} (dbt column expansion, finding 3)")
+                problems.append(
+                    f"{t['dw_table']}.{name}: national text became {d_type} (dbt column expansion, finding 3)"
+                )
         for kind, o, table in (("STG", stg, t["staging_table"]), ("DW", dw, t["dw_table"])):
             if o["compress"]:
                 problems.append(f"{table} is compressed ({o['compress']}) " + PRODUCT.format("item 3, NOCOMPRESS"))
@@ -389,12 +501,19 @@ def check(facts: dict, catalog: list[dict], *, before: dict | None = None, marts
             problems.append(f"{t['dw_table']} has no primary key / unique index on DW_ID " + PRODUCT.format("item 3"))
     if before is not None:
         for name, o in before.items():
-            if name in facts and o["kind"] == "TABLE" and name.startswith(("STG_", "DW_")) and not LEFTOVER.search(name):
+            if (
+                name in facts
+                and o["kind"] == "TABLE"
+                and name.startswith(("STG_", "DW_"))
+                and not LEFTOVER.search(name)
+            ):
                 for col, ty in o["columns"].items():
                     now = facts[name]["columns"].get(col)
                     if now is not None and now != ty:
-                        problems.append(f"{name}.{col} changed type from {ty} to {now} "
-                                        + PRODUCT.format("item 1, no column type changes at load time"))
+                        problems.append(
+                            f"{name}.{col} changed type from {ty} to {now} "
+                            + PRODUCT.format("item 1, no column type changes at load time")
+                        )
     for m in marts:
         if m not in facts:
             problems.append(f"mart {m} missing")
@@ -415,8 +534,10 @@ def check(facts: dict, catalog: list[dict], *, before: dict | None = None, marts
             if stream in tables and facts.get(tables[stream], {}).get("rows") is not None:
                 missing += n - facts[tables[stream]]["rows"]
         if missing != loaded.get("rejects_added", 0):
-            problems.append(f"rows do not reconcile: {missing} RECORDs not in their STG table, "
-                            f"{loaded.get('rejects_added', 0)} rejects added by the loader")
+            problems.append(
+                f"rows do not reconcile: {missing} RECORDs not in their STG table, "
+                f"{loaded.get('rejects_added', 0)} rejects added by the loader"
+            )
     return problems
 
 
@@ -426,35 +547,55 @@ def marts(transform: Path = ROOT / "transform") -> list[str]:
 
 # --- a real Oracle (test_oracle_live_scenarios.py) ------------------------------------------------
 
+
 def live_facts(con, schema: str) -> dict:
     """The same facts as sim_facts, read from a real Oracle's dictionary (and COUNT(*) of the
     STG tables)."""
     facts: dict = {}
     cur = con.cursor()
-    cur.execute("SELECT object_name, object_type, status FROM all_objects WHERE owner = :o "
-                "AND object_type IN ('TABLE', 'VIEW', 'INDEX')", o=schema)
+    cur.execute(
+        "SELECT object_name, object_type, status FROM all_objects WHERE owner = :o "
+        "AND object_type IN ('TABLE', 'VIEW', 'INDEX')",
+        o=schema,
+    )
     for name, kind, status in cur.fetchall():
-        facts[name] = {"kind": kind, "columns": {}, "compress": None, "keys": [], "status": status, "rows": None,
-                       "temporary": False}
+        facts[name] = {
+            "kind": kind,
+            "columns": {},
+            "compress": None,
+            "keys": [],
+            "status": status,
+            "rows": None,
+            "temporary": False,
+        }
     cur.execute("SELECT table_name, compression, compress_for, temporary FROM all_tables WHERE owner = :o", o=schema)
     for name, compression, compress_for, temporary in cur.fetchall():
         if name in facts:
             facts[name]["compress"] = (compress_for or "BASIC") if compression == "ENABLED" else None
             facts[name]["temporary"] = temporary == "Y"
-    cur.execute("SELECT table_name, column_name, data_type, char_length, data_precision, data_scale, char_used "
-                "FROM all_tab_columns WHERE owner = :o ORDER BY table_name, column_id", o=schema)
+    cur.execute(
+        "SELECT table_name, column_name, data_type, char_length, data_precision, data_scale, char_used "
+        "FROM all_tab_columns WHERE owner = :o ORDER BY table_name, column_id",
+        o=schema,
+    )
     for table, col, *ty in cur.fetchall():
         if table in facts:
             facts[table]["columns"][col] = type_sql(*ty)
-    cur.execute("SELECT c.table_name, c.constraint_name, cc.column_name FROM all_constraints c JOIN all_cons_columns cc "
-                "ON cc.owner = c.owner AND cc.constraint_name = c.constraint_name WHERE c.owner = :o "
-                "AND c.constraint_type IN ('P', 'U') ORDER BY c.constraint_name, cc.position", o=schema)
+    cur.execute(
+        "SELECT c.table_name, c.constraint_name, cc.column_name FROM all_constraints c JOIN all_cons_columns cc "
+        "ON cc.owner = c.owner AND cc.constraint_name = c.constraint_name WHERE c.owner = :o "
+        "AND c.constraint_type IN ('P', 'U') ORDER BY c.constraint_name, cc.position",
+        o=schema,
+    )
     keys: dict = {}
     for table, cname, col in cur.fetchall():
         keys.setdefault((table, cname), []).append(col)
-    cur.execute("SELECT i.table_name, i.index_name, ic.column_name FROM all_indexes i JOIN all_ind_columns ic "
-                "ON ic.index_owner = i.owner AND ic.index_name = i.index_name WHERE i.owner = :o "
-                "AND i.uniqueness = 'UNIQUE' ORDER BY i.index_name, ic.column_position", o=schema)
+    cur.execute(
+        "SELECT i.table_name, i.index_name, ic.column_name FROM all_indexes i JOIN all_ind_columns ic "
+        "ON ic.index_owner = i.owner AND ic.index_name = i.index_name WHERE i.owner = :o "
+        "AND i.uniqueness = 'UNIQUE' ORDER BY i.index_name, ic.column_position",
+        o=schema,
+    )
     for table, iname, col in cur.fetchall():
         keys.setdefault((table, iname), []).append(col)
     for (table, _), cols in keys.items():
@@ -504,17 +645,46 @@ def duckdb_warehouse(work: Path, messages: list[Path], transform: Path = ROOT / 
     """The same exports loaded into DuckDB by the loader and transformed by dbt (duckdb target)."""
     db = work / "marina.duckdb"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("ORACLE_", "DBT_"))}
-    env.update({"MARINA_DUCKDB_PATH": str(db), "DBT_TARGET": "duckdb", "PYTHONPATH": str(SIM_DIR.parent),
-                "DBT_PROJECT_DIR": str(transform)})
+    env.update(
+        {
+            "MARINA_DUCKDB_PATH": str(db),
+            "DBT_TARGET": "duckdb",
+            "PYTHONPATH": str(SIM_DIR.parent),
+            "DBT_PROJECT_DIR": str(transform),
+        }
+    )
     for path in messages:
-        proc = subprocess.run([str(LOADER_PY), str(SIM_DIR / "run_loader.py"), str(path),
-                               json.dumps({"sqlalchemy_url": f"duckdb:///{db}"})], env=env, capture_output=True, text=True)
+        proc = subprocess.run(
+            [
+                str(LOADER_PY),
+                str(SIM_DIR / "run_loader.py"),
+                str(path),
+                json.dumps({"sqlalchemy_url": f"duckdb:///{db}"}),
+            ],
+            env=env,
+            capture_output=True,
+            text=True,
+        )
         assert proc.returncode == 0, proc.stderr[-3000:]
-        common = ["--project-dir", str(transform), "--profiles-dir", str(transform), "--target", "duckdb",
-                  "--target-path", str(work / "target_duckdb"), "--log-path", str(work / "logs")]
+        common = [
+            "--project-dir",
+            str(transform),
+            "--profiles-dir",
+            str(transform),
+            "--target",
+            "duckdb",
+            "--target-path",
+            str(work / "target_duckdb"),
+            "--log-path",
+            str(work / "logs"),
+        ]
         out = work / "dbt_duckdb.json"
-        subprocess.run([str(DBT_PY), str(SIM_DIR / "run_dbt.py"), str(out), json.dumps([["run", *common]])],
-                       env=env, check=True, capture_output=True)
+        subprocess.run(
+            [str(DBT_PY), str(SIM_DIR / "run_dbt.py"), str(out), json.dumps([["run", *common]])],
+            env=env,
+            check=True,
+            capture_output=True,
+        )
         (res,) = json.loads(out.read_text())["results"]
         assert res["success"], res
     return db

@@ -5,6 +5,7 @@ type details such as NCLOB or a CHAR/BYTE qualifier); queries are parsed with sq
 dialect and typed by :class:`Analyzer` against the dictionary. One schema: an owner prefix is
 accepted and ignored. Rows are not stored; row counts are (enough for count checks).
 """
+
 from __future__ import annotations
 
 import atexit
@@ -21,19 +22,127 @@ from sqlglot import exp
 
 # V$RESERVED_WORDS where RESERVED = 'Y' (Oracle SQL Language Reference, "Oracle SQL Reserved
 # Words"): an unquoted one cannot name a table, column or alias.
-RESERVED = frozenset("""
-ACCESS ADD ALL ALTER AND ANY AS ASC AUDIT BETWEEN BY CHAR CHECK CLUSTER COLUMN COMMENT COMPRESS
-CONNECT CREATE CURRENT DATE DECIMAL DEFAULT DELETE DESC DISTINCT DROP ELSE EXCLUSIVE EXISTS FILE
-FLOAT FOR FROM GRANT GROUP HAVING IDENTIFIED IMMEDIATE IN INCREMENT INDEX INITIAL INSERT INTEGER
-INTERSECT INTO IS LEVEL LIKE LOCK LONG MAXEXTENTS MINUS MLSLABEL MODE MODIFY NOAUDIT NOCOMPRESS NOT
-NOWAIT NULL NUMBER OF OFFLINE ON ONLINE OPTION OR ORDER PCTFREE PRIOR PUBLIC RAW RENAME RESOURCE
-REVOKE ROW ROWID ROWNUM ROWS SELECT SESSION SET SHARE SIZE SMALLINT START SUCCESSFUL SYNONYM
-SYSDATE TABLE THEN TO TRIGGER UID UNION UNIQUE UPDATE USER VALIDATE VALUES VARCHAR VARCHAR2 VIEW
-WHENEVER WHERE WITH
-""".split())
+RESERVED = frozenset(
+    [
+        "ACCESS",
+        "ADD",
+        "ALL",
+        "ALTER",
+        "AND",
+        "ANY",
+        "AS",
+        "ASC",
+        "AUDIT",
+        "BETWEEN",
+        "BY",
+        "CHAR",
+        "CHECK",
+        "CLUSTER",
+        "COLUMN",
+        "COMMENT",
+        "COMPRESS",
+        "CONNECT",
+        "CREATE",
+        "CURRENT",
+        "DATE",
+        "DECIMAL",
+        "DEFAULT",
+        "DELETE",
+        "DESC",
+        "DISTINCT",
+        "DROP",
+        "ELSE",
+        "EXCLUSIVE",
+        "EXISTS",
+        "FILE",
+        "FLOAT",
+        "FOR",
+        "FROM",
+        "GRANT",
+        "GROUP",
+        "HAVING",
+        "IDENTIFIED",
+        "IMMEDIATE",
+        "IN",
+        "INCREMENT",
+        "INDEX",
+        "INITIAL",
+        "INSERT",
+        "INTEGER",
+        "INTERSECT",
+        "INTO",
+        "IS",
+        "LEVEL",
+        "LIKE",
+        "LOCK",
+        "LONG",
+        "MAXEXTENTS",
+        "MINUS",
+        "MLSLABEL",
+        "MODE",
+        "MODIFY",
+        "NOAUDIT",
+        "NOCOMPRESS",
+        "NOT",
+        "NOWAIT",
+        "NULL",
+        "NUMBER",
+        "OF",
+        "OFFLINE",
+        "ON",
+        "ONLINE",
+        "OPTION",
+        "OR",
+        "ORDER",
+        "PCTFREE",
+        "PRIOR",
+        "PUBLIC",
+        "RAW",
+        "RENAME",
+        "RESOURCE",
+        "REVOKE",
+        "ROW",
+        "ROWID",
+        "ROWNUM",
+        "ROWS",
+        "SELECT",
+        "SESSION",
+        "SET",
+        "SHARE",
+        "SIZE",
+        "SMALLINT",
+        "START",
+        "SUCCESSFUL",
+        "SYNONYM",
+        "SYSDATE",
+        "TABLE",
+        "THEN",
+        "TO",
+        "TRIGGER",
+        "UID",
+        "UNION",
+        "UNIQUE",
+        "UPDATE",
+        "USER",
+        "VALIDATE",
+        "VALUES",
+        "VARCHAR",
+        "VARCHAR2",
+        "VIEW",
+        "WHENEVER",
+        "WHERE",
+        "WITH",
+    ]
+)
 # reserved, yet valid in an expression (pseudo-columns and functions without parentheses)
-PSEUDO_COLUMNS = {"LEVEL": "NUMBER", "ROWNUM": "NUMBER", "ROWID": "ROWID", "SYSDATE": "DATE",
-                  "USER": "VARCHAR2(128)", "UID": "NUMBER"}
+PSEUDO_COLUMNS = {
+    "LEVEL": "NUMBER",
+    "ROWNUM": "NUMBER",
+    "ROWID": "ROWID",
+    "SYSDATE": "DATE",
+    "USER": "VARCHAR2(128)",
+    "UID": "NUMBER",
+}
 MAX_IDENTIFIER_BYTES = 128
 
 
@@ -52,13 +161,14 @@ class SimulatorGap(Exception):
 
 # --- data types ------------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class T:
-    base: str                     # NVARCHAR2, VARCHAR2, CHAR, NCHAR, NCLOB, CLOB, BLOB, NUMBER, ...
-    size: int | None = None       # characters (NVARCHAR2/NCHAR, CHAR semantics) or bytes
+    base: str  # NVARCHAR2, VARCHAR2, CHAR, NCHAR, NCLOB, CLOB, BLOB, NUMBER, ...
+    size: int | None = None  # characters (NVARCHAR2/NCHAR, CHAR semantics) or bytes
     prec: int | None = None
     scale: int | None = None
-    unit: str | None = None       # 'C' or 'B' for VARCHAR2/CHAR (ALL_TAB_COLUMNS.CHAR_USED)
+    unit: str | None = None  # 'C' or 'B' for VARCHAR2/CHAR (ALL_TAB_COLUMNS.CHAR_USED)
 
     @property
     def group(self) -> str:
@@ -105,7 +215,9 @@ class T:
             return 2 * (self.size or 0)
         if self.group == "CHAR":
             return (self.size or 0) * (4 if self.unit == "C" else 1)
-        return {"NUMBER": 22, "DATE": 7, "BINARY_DOUBLE": 8, "RAW": self.size or 0}.get(self.base, 4000 if self.is_lob else 11)
+        return {"NUMBER": 22, "DATE": 7, "BINARY_DOUBLE": 8, "RAW": self.size or 0}.get(
+            self.base, 4000 if self.is_lob else 11
+        )
 
 
 NUM = T("NUMBER")
@@ -122,11 +234,14 @@ class Limits:
         self.nvarchar2_chars = 16383 if extended else 2000
 
 
-_TYPE = re.compile(r"""
+_TYPE = re.compile(
+    r"""
   (?P<base>NATIONAL\s+CHARACTER\s+VARYING|NATIONAL\s+CHAR\s+VARYING|NCHAR\s+VARYING|CHARACTER\s+VARYING|
    CHAR\s+VARYING|DOUBLE\s+PRECISION|[A-Z_][A-Z0-9_]*)
   (?:\s*\(\s*(?P<a>\d+|\*)\s*(?:(?P<unit>CHAR|BYTE)\s*)?(?:,\s*(?P<b>-?\d+)\s*)?\))?
-  (?P<tz>\s+WITH\s+(?:LOCAL\s+)?TIME\s+ZONE)?\s*$""", re.X)
+  (?P<tz>\s+WITH\s+(?:LOCAL\s+)?TIME\s+ZONE)?\s*$""",
+    re.X,
+)
 
 
 def parse_type(text: str, limits: Limits) -> T:
@@ -155,7 +270,11 @@ def parse_type(text: str, limits: Limits) -> T:
     if base in ("CHAR", "CHARACTER", "NCHAR"):
         if base == "NCHAR" and unit:
             raise OraError(907, "missing right parenthesis")
-        return T("NCHAR" if base == "NCHAR" else "CHAR", n or 1, unit=None if base == "NCHAR" else ("C" if unit == "CHAR" else "B"))
+        return T(
+            "NCHAR" if base == "NCHAR" else "CHAR",
+            n or 1,
+            unit=None if base == "NCHAR" else ("C" if unit == "CHAR" else "B"),
+        )
     if unit:
         raise OraError(907, "missing right parenthesis")
     if base in ("NUMBER", "DECIMAL", "NUMERIC", "DEC"):
@@ -174,7 +293,9 @@ def parse_type(text: str, limits: Limits) -> T:
         frac = 6 if n is None else n
         if frac > 9:
             raise OraError(30088, "datetime/interval precision is out of range")
-        kind = f"TIMESTAMP({frac})" + (" WITH LOCAL TIME ZONE" if tz and "LOCAL" in tz else " WITH TIME ZONE" if tz else "")
+        kind = f"TIMESTAMP({frac})" + (
+            " WITH LOCAL TIME ZONE" if tz and "LOCAL" in tz else " WITH TIME ZONE" if tz else ""
+        )
         return T(kind)
     if tz:
         raise OraError(907, "missing right parenthesis")
@@ -187,12 +308,13 @@ def parse_type(text: str, limits: Limits) -> T:
     raise OraError(902, "invalid datatype")
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def type_from_json(text: str) -> T:
     """A stored type (``base|size|prec|scale|unit``)."""
     base, size, prec, scale, unit = text.split("|")
-    return T(base, int(size) if size else None, int(prec) if prec else None,
-             int(scale) if scale else None, unit or None)
+    return T(
+        base, int(size) if size else None, int(prec) if prec else None, int(scale) if scale else None, unit or None
+    )
 
 
 def type_to_json(t: T) -> str:
@@ -200,6 +322,7 @@ def type_to_json(t: T) -> str:
 
 
 # --- names -----------------------------------------------------------------------------------
+
 
 def check_length(name: str) -> None:
     if len(name.encode("utf-8")) > MAX_IDENTIFIER_BYTES:
@@ -249,7 +372,7 @@ def strip_comments(sql: str) -> str:
     out, i = [], 0
     for m in re.finditer(r"/\*.*?\*/|--[^\n]*|" + _LITERAL.pattern, sql, flags=re.S):
         if m.group(0).startswith(("/*", "--")):
-            out.append(sql[i:m.start()] + " ")
+            out.append(sql[i : m.start()] + " ")
             i = m.end()
     out.append(sql[i:])
     return "".join(out).strip()
@@ -261,10 +384,10 @@ def split_top(text: str, sep: str = ",") -> list[str]:
     while i < len(text):
         c = text[i]
         if c in "'\"":
-            j = text.index(c, i + 1) if c in text[i + 1:] else len(text) - 1
+            j = text.index(c, i + 1) if c in text[i + 1 :] else len(text) - 1
             while c == "'" and j + 1 < len(text) and text[j + 1] == "'":
                 j = text.index(c, j + 2)
-            cur.append(text[i:j + 1])
+            cur.append(text[i : j + 1])
             i = j + 1
             continue
         if c == "(":
@@ -309,23 +432,32 @@ def postgresisms(sql: str) -> None:
         raise OraError(933, "SQL command not properly ended")
     if re.search(r"\bilike\b", code, re.I):
         raise OraError(920, "invalid relational operator")
-    if re.search(r"\b(from|join)\s+[\w.$#\"]+\s+as\s+(?!select\b)\w", code, re.I) or \
-            re.search(r"\)\s+as\s+\w+\s+(on|where|join|cross|left|inner|right|full|group|order|union)\b", code, re.I):
+    if re.search(r"\b(from|join)\s+[\w.$#\"]+\s+as\s+(?!select\b)\w", code, re.I) or re.search(
+        r"\)\s+as\s+\w+\s+(on|where|join|cross|left|inner|right|full|group|order|union)\b", code, re.I
+    ):
         raise OraError(933, "SQL command not properly ended")  # AS before a table alias
 
 
 # --- the database ----------------------------------------------------------------------------
 
+
 def _new_state(schema: str, max_string_size: str, hcc_default: bool) -> dict:
-    return {"schema": schema, "max_string_size": max_string_size, "hcc_default": hcc_default,
-            "objects": {}, "ddl": [], "failures": []}
+    return {
+        "schema": schema,
+        "max_string_size": max_string_size,
+        "hcc_default": hcc_default,
+        "objects": {},
+        "ddl": [],
+        "failures": [],
+    }
 
 
 class Database:
     """The dictionary of one scenario, persisted to a JSON file after every change."""
 
-    def __init__(self, path: Path | None, schema: str = "MARINA", max_string_size: str = "EXTENDED",
-                 hcc_default: bool = True):
+    def __init__(
+        self, path: Path | None, schema: str = "MARINA", max_string_size: str = "EXTENDED", hcc_default: bool = True
+    ):
         self.path = Path(path) if path else None
         self.lock = threading.RLock()
         if self.path and self.path.exists():
@@ -333,8 +465,8 @@ class Database:
         else:
             self.state = _new_state(schema.upper(), max_string_size, hcc_default)
         self.limits = Limits(self.state["max_string_size"])
-        self.versions: dict[str, int] = {}     # DDL counter per object name (view recompilation)
-        self._views: dict[str, tuple] = {}     # view -> ({object: version compiled against}, columns)
+        self.versions: dict[str, int] = {}  # DDL counter per object name (view recompilation)
+        self._views: dict[str, tuple] = {}  # view -> ({object: version compiled against}, columns)
         self._compiling: list[dict] = []
         atexit.register(self.save)  # the dictionary is written when the process ends (or dies: crash_at)
         self.crash_at = os.environ.get("ORACLE_SIM_CRASH_AT")  # regex: the process dies there (fault injection)
@@ -407,22 +539,43 @@ class Database:
         if view == "ALL_USERS":
             return [{"USERNAME": s}]
         if view == "V$PARAMETER":
-            return [{"NAME": "max_string_size", "VALUE": self.state["max_string_size"]},
-                    {"NAME": "compatible", "VALUE": "19.0.0"}]
+            return [
+                {"NAME": "max_string_size", "VALUE": self.state["max_string_size"]},
+                {"NAME": "compatible", "VALUE": "19.0.0"},
+            ]
         if view == "DUAL":
             return [{"DUMMY": "X"}]
         wanted = {table} if isinstance(table, str) else table
-        items = sorted((n, self.objects[n]) for n in wanted if n in self.objects) if wanted is not None \
+        items = (
+            sorted((n, self.objects[n]) for n in wanted if n in self.objects)
+            if wanted is not None
             else sorted(self.objects.items())
+        )
         for name, o in items:
             if view == "ALL_OBJECTS":
-                rows.append({"OWNER": s, "OBJECT_NAME": name, "OBJECT_TYPE": o["kind"],
-                             "STATUS": self._status(name), "TEMPORARY": "Y" if o.get("temporary") else "N"})
+                rows.append(
+                    {
+                        "OWNER": s,
+                        "OBJECT_NAME": name,
+                        "OBJECT_TYPE": o["kind"],
+                        "STATUS": self._status(name),
+                        "TEMPORARY": "Y" if o.get("temporary") else "N",
+                    }
+                )
             elif view == "ALL_TABLES" and o["kind"] == "TABLE":
-                rows.append({"OWNER": s, "TABLE_NAME": name, "TEMPORARY": "Y" if o.get("temporary") else "N",
-                             "IOT_TYPE": None, "PARTITIONED": "NO", "STATUS": "VALID",
-                             "COMPRESSION": "ENABLED" if o.get("compress") else "DISABLED",
-                             "COMPRESS_FOR": o.get("compress"), "NUM_ROWS": None})
+                rows.append(
+                    {
+                        "OWNER": s,
+                        "TABLE_NAME": name,
+                        "TEMPORARY": "Y" if o.get("temporary") else "N",
+                        "IOT_TYPE": None,
+                        "PARTITIONED": "NO",
+                        "STATUS": "VALID",
+                        "COMPRESSION": "ENABLED" if o.get("compress") else "DISABLED",
+                        "COMPRESS_FOR": o.get("compress"),
+                        "NUM_ROWS": None,
+                    }
+                )
             elif view == "ALL_VIEWS" and o["kind"] == "VIEW":
                 rows.append({"OWNER": s, "VIEW_NAME": name, "TEXT": o["text"]})
             elif view in ("ALL_TAB_COLUMNS", "ALL_TAB_COLS") and o["kind"] in ("TABLE", "VIEW"):
@@ -431,30 +584,81 @@ class Database:
                 except OraError:
                     continue
                 for i, (cname, t) in enumerate(cols, 1):
-                    rows.append({"OWNER": s, "TABLE_NAME": name, "COLUMN_NAME": cname, "DATA_TYPE": t.data_type,
-                                 "DATA_LENGTH": t.data_length, "CHAR_LENGTH": t.char_length,
-                                 "DATA_PRECISION": t.prec, "DATA_SCALE": t.scale,
-                                 "CHAR_USED": "C" if t.base in ("NVARCHAR2", "NCHAR") else t.unit,
-                                 "NULLABLE": "Y", "COLUMN_ID": i, "DATA_DEFAULT": None, "DATA_TYPE_OWNER": None})
+                    rows.append(
+                        {
+                            "OWNER": s,
+                            "TABLE_NAME": name,
+                            "COLUMN_NAME": cname,
+                            "DATA_TYPE": t.data_type,
+                            "DATA_LENGTH": t.data_length,
+                            "CHAR_LENGTH": t.char_length,
+                            "DATA_PRECISION": t.prec,
+                            "DATA_SCALE": t.scale,
+                            "CHAR_USED": "C" if t.base in ("NVARCHAR2", "NCHAR") else t.unit,
+                            "NULLABLE": "Y",
+                            "COLUMN_ID": i,
+                            "DATA_DEFAULT": None,
+                            "DATA_TYPE_OWNER": None,
+                        }
+                    )
             elif view == "ALL_INDEXES" and o["kind"] == "INDEX":
-                rows.append({"OWNER": s, "INDEX_NAME": name, "TABLE_NAME": o["table"],
-                             "UNIQUENESS": "UNIQUE" if o["unique"] else "NONUNIQUE", "STATUS": "VALID"})
+                rows.append(
+                    {
+                        "OWNER": s,
+                        "INDEX_NAME": name,
+                        "TABLE_NAME": o["table"],
+                        "UNIQUENESS": "UNIQUE" if o["unique"] else "NONUNIQUE",
+                        "STATUS": "VALID",
+                    }
+                )
             elif view == "ALL_IND_COLUMNS" and o["kind"] == "INDEX":
                 for i, c in enumerate(o["columns"], 1):
-                    rows.append({"INDEX_OWNER": s, "INDEX_NAME": name, "TABLE_NAME": o["table"],
-                                 "COLUMN_NAME": c, "COLUMN_POSITION": i})
+                    rows.append(
+                        {
+                            "INDEX_OWNER": s,
+                            "INDEX_NAME": name,
+                            "TABLE_NAME": o["table"],
+                            "COLUMN_NAME": c,
+                            "COLUMN_POSITION": i,
+                        }
+                    )
             elif view in ("ALL_CONSTRAINTS", "ALL_CONS_COLUMNS") and o["kind"] == "TABLE":
                 for con in o.get("constraints", []):
                     if view == "ALL_CONSTRAINTS":
-                        rows.append({"OWNER": s, "CONSTRAINT_NAME": con["name"], "CONSTRAINT_TYPE": con["type"],
-                                     "TABLE_NAME": name, "STATUS": "ENABLED", "INDEX_NAME": con["name"]})
+                        rows.append(
+                            {
+                                "OWNER": s,
+                                "CONSTRAINT_NAME": con["name"],
+                                "CONSTRAINT_TYPE": con["type"],
+                                "TABLE_NAME": name,
+                                "STATUS": "ENABLED",
+                                "INDEX_NAME": con["name"],
+                            }
+                        )
                     else:
-                        rows.extend({"OWNER": s, "CONSTRAINT_NAME": con["name"], "TABLE_NAME": name,
-                                     "COLUMN_NAME": c, "POSITION": i} for i, c in enumerate(con["columns"], 1))
+                        rows.extend(
+                            {
+                                "OWNER": s,
+                                "CONSTRAINT_NAME": con["name"],
+                                "TABLE_NAME": name,
+                                "COLUMN_NAME": c,
+                                "POSITION": i,
+                            }
+                            for i, c in enumerate(con["columns"], 1)
+                        )
         if view in ("ALL_MVIEWS", "ALL_TAB_PRIVS", "ALL_TAB_COMMENTS", "ALL_COL_COMMENTS", "ALL_SYNONYMS"):
             return rows
-        if not rows and view not in ("ALL_OBJECTS", "ALL_TABLES", "ALL_VIEWS", "ALL_TAB_COLUMNS", "ALL_TAB_COLS",
-                                     "ALL_INDEXES", "ALL_IND_COLUMNS", "ALL_CONSTRAINTS", "ALL_CONS_COLUMNS"):
+        if not rows and view not in (
+            "ALL_OBJECTS",
+            "ALL_TABLES",
+            "ALL_VIEWS",
+            "ALL_TAB_COLUMNS",
+            "ALL_TAB_COLS",
+            "ALL_INDEXES",
+            "ALL_IND_COLUMNS",
+            "ALL_CONSTRAINTS",
+            "ALL_CONS_COLUMNS",
+        ):
             raise SimulatorGap(f"dictionary view {view} is not simulated")
         return rows
 
@@ -476,7 +680,7 @@ class Database:
         if m := re.match(r"CREATE\s+(OR\s+REPLACE\s+)?(FORCE\s+)?VIEW\s+(\S+)\s+AS\s+(.*)$", text, re.I | re.S):
             return self.create_view(m.group(3), m.group(4), replace=bool(m.group(1)))
         if m := re.match(r"CREATE\s+(GLOBAL\s+TEMPORARY\s+)?TABLE\s+", text, re.I):
-            return self.create_table(text[m.end():], temporary=bool(m.group(1)))
+            return self.create_table(text[m.end() :], temporary=bool(m.group(1)))
         if m := re.match(r"CREATE\s+(UNIQUE\s+)?INDEX\s+(\S+)\s+ON\s+(\S+)\s*\((.*?)\)(.*)$", text, re.I):
             _, index = split_qualified(m.group(2))
             _, table = split_qualified(m.group(3))
@@ -509,7 +713,7 @@ class Database:
     def create_table(self, rest: str, *, temporary: bool) -> None:
         m = re.match(r'("(?:[^"]|"")+"(?:\."(?:[^"]|"")+"|\.[^\s(]+)?|[^\s(]+)\s*', rest)
         _, name = split_qualified(m.group(1))
-        rest = rest[m.end():]
+        rest = rest[m.end() :]
         cols: list[tuple[str, T]] = []
         constraints = []
         if rest.startswith("("):
@@ -519,9 +723,9 @@ class Database:
                     constraints.append(self._constraint(name, item))
                     continue
                 cols.append(self._column_def(item, constraints, name))
-            rest = rest[end + 1:].strip()
+            rest = rest[end + 1 :].strip()
         m = re.search(r"\bAS\b", rest, re.I)
-        options, select = (rest[:m.start()].strip(), rest[m.end():].strip()) if m else (rest.strip(), "")
+        options, select = (rest[: m.start()].strip(), rest[m.end() :].strip()) if m else (rest.strip(), "")
         if select:
             if cols:
                 raise SimulatorGap("CREATE TABLE (columns) AS SELECT")
@@ -529,9 +733,13 @@ class Database:
             out = Analyzer(self).query_columns(tree, named=True)
             cols = [(n, t or T("VARCHAR2", 1, unit="B")) for n, t in out]
         opts = options.upper()
-        bad = re.sub(r"ON COMMIT (PRESERVE|DELETE) ROWS|NOCOMPRESS|COMPRESS(\s+FOR\s+(QUERY|ARCHIVE)\s+(LOW|HIGH)|\s+BASIC|\s+ADVANCED)?|"
-                     r"ROW STORE COMPRESS( ADVANCED| BASIC)?|COLUMN STORE COMPRESS FOR (QUERY|ARCHIVE) (LOW|HIGH)|"
-                     r"PARALLEL( \d+)?|NOPARALLEL|NOLOGGING|LOGGING|PCTFREE \d+|TABLESPACE \S+", "", opts).strip()
+        bad = re.sub(
+            r"ON COMMIT (PRESERVE|DELETE) ROWS|NOCOMPRESS|COMPRESS(\s+FOR\s+(QUERY|ARCHIVE)\s+(LOW|HIGH)|\s+BASIC|\s+ADVANCED)?|"
+            r"ROW STORE COMPRESS( ADVANCED| BASIC)?|COLUMN STORE COMPRESS FOR (QUERY|ARCHIVE) (LOW|HIGH)|"
+            r"PARALLEL( \d+)?|NOPARALLEL|NOLOGGING|LOGGING|PCTFREE \d+|TABLESPACE \S+",
+            "",
+            opts,
+        ).strip()
         if bad:
             raise OraError(922, f"missing or invalid option ({bad[:40]})")
         if not cols:
@@ -552,8 +760,14 @@ class Database:
             compress = "QUERY HIGH"  # ADW's default for a new table
         self._claim(name)
         self.touch(name)
-        self.objects[name] = {"kind": "TABLE", "columns": [[n, type_to_json(t)] for n, t in cols],
-                              "temporary": temporary, "compress": compress, "constraints": [], "rows": 0}
+        self.objects[name] = {
+            "kind": "TABLE",
+            "columns": [[n, type_to_json(t)] for n, t in cols],
+            "temporary": temporary,
+            "compress": compress,
+            "constraints": [],
+            "rows": 0,
+        }
         for con in constraints:
             self._add_constraint(name, con)
 
@@ -563,15 +777,22 @@ class Database:
             raise OraError(902, "invalid datatype")
         name = name_of(m.group(1))
         rest = m.group(2).strip()
-        tail = re.search(r"\s+(NOT\s+NULL|NULL|DEFAULT\s+.*|PRIMARY\s+KEY.*|UNIQUE.*|CONSTRAINT\s+.*)$", rest, re.I | re.S)
-        type_text = rest[:tail.start()] if tail else rest
+        tail = re.search(
+            r"\s+(NOT\s+NULL|NULL|DEFAULT\s+.*|PRIMARY\s+KEY.*|UNIQUE.*|CONSTRAINT\s+.*)$", rest, re.I | re.S
+        )
+        type_text = rest[: tail.start()] if tail else rest
         t = parse_type(type_text, self.limits)
         if tail:
             clause = tail.group(1).upper()
             if "PRIMARY KEY" in clause or clause.startswith("UNIQUE") or re.search(r"\bUNIQUE\b", clause):
                 cname = re.search(r"CONSTRAINT\s+(\S+)", tail.group(1), re.I)
-                constraints.append({"name": name_of(cname.group(1)) if cname else f"SYS_C{abs(hash((table, name))) % 10**6:06d}",
-                                    "type": "P" if "PRIMARY" in clause else "U", "columns": [name]})
+                constraints.append(
+                    {
+                        "name": name_of(cname.group(1)) if cname else f"SYS_C{abs(hash((table, name))) % 10**6:06d}",
+                        "type": "P" if "PRIMARY" in clause else "U",
+                        "columns": [name],
+                    }
+                )
         return name, t
 
     def _constraint(self, table: str, item: str) -> dict:
@@ -595,12 +816,23 @@ class Database:
             raise OraError(2260, "table can have only one primary key")
         if any(x["columns"] == con["columns"] for x in t["constraints"]):
             raise OraError(2261, "such unique or primary key already exists in the table")
-        index = next((n for n, o in self.objects.items() if o["kind"] == "INDEX" and o["table"] == table
-                      and o["columns"] == con["columns"]), None)
+        index = next(
+            (
+                n
+                for n, o in self.objects.items()
+                if o["kind"] == "INDEX" and o["table"] == table and o["columns"] == con["columns"]
+            ),
+            None,
+        )
         if index is None:
             self._claim(con["name"])
-            self.objects[con["name"]] = {"kind": "INDEX", "table": table, "columns": con["columns"], "unique": True,
-                                         "constraint": con["name"]}
+            self.objects[con["name"]] = {
+                "kind": "INDEX",
+                "table": table,
+                "columns": con["columns"],
+                "unique": True,
+                "constraint": con["name"],
+            }
         t["constraints"].append(con)
 
     def create_index(self, index: str, table: str, cols: list[str], *, unique: bool) -> None:
@@ -622,13 +854,20 @@ class Database:
         tree = parse_query(select)
         cols = Analyzer(self).query_columns(tree, named=True)
         self.touch(name)
-        self.objects[name] = {"kind": "VIEW", "text": select, "status": "VALID",
-                              "columns": [[n, type_to_json(t or T("VARCHAR2", 1, unit="B"))] for n, t in cols]}
+        self.objects[name] = {
+            "kind": "VIEW",
+            "text": select,
+            "status": "VALID",
+            "columns": [[n, type_to_json(t or T("VARCHAR2", 1, unit="B"))] for n, t in cols],
+        }
 
     def drop(self, kind: str, name: str) -> None:
         o = self.obj(name)
         if o is None or (o["kind"] != kind):
-            raise OraError(942 if kind != "INDEX" else 1418, "table or view does not exist" if kind != "INDEX" else "specified index does not exist")
+            raise OraError(
+                942 if kind != "INDEX" else 1418,
+                "table or view does not exist" if kind != "INDEX" else "specified index does not exist",
+            )
         del self.objects[name]
         self.touch(name)
         if kind == "TABLE":
@@ -690,8 +929,9 @@ class Database:
                     raise OraError(1441, "cannot decrease column length because some value is too big")
                 cols[have.index(n)][1] = type_to_json(ty)
             return None
-        if m := re.match(r"DROP\s+COLUMN\s+(\S+)(\s+CASCADE\s+CONSTRAINTS)?\s*$", a, re.I) or \
-                re.match(r"DROP\s*\(\s*(\S+?)\s*\)\s*$", a, re.I):
+        if m := re.match(r"DROP\s+COLUMN\s+(\S+)(\s+CASCADE\s+CONSTRAINTS)?\s*$", a, re.I) or re.match(
+            r"DROP\s*\(\s*(\S+?)\s*\)\s*$", a, re.I
+        ):
             n = name_of(m.group(1), definition=False)
             if n not in have:
                 raise OraError(904, f'"{n}": invalid identifier')
@@ -713,7 +953,9 @@ class Database:
         if m := re.match(r"RENAME\s+TO\s+(\S+)\s*$", a, re.I):
             return self.rename(name, split_qualified(m.group(1))[1])
         if re.match(r"(NOCOMPRESS|COMPRESS|MOVE)\b", a, re.I):
-            t["compress"] = None if a.upper().startswith("NOCOMPRESS") or "NOCOMPRESS" in a.upper() else t.get("compress")
+            t["compress"] = (
+                None if a.upper().startswith("NOCOMPRESS") or "NOCOMPRESS" in a.upper() else t.get("compress")
+            )
             return None
         raise SimulatorGap(f"ALTER TABLE not simulated: {a[:200]}")
 
@@ -733,6 +975,7 @@ def parse_query(sql: str) -> exp.Expression:
 
 
 # --- queries: name resolution and type inference ---------------------------------------------
+
 
 class Scope:
     def __init__(self, parent: Scope | None = None, ctes: dict | None = None):
@@ -771,7 +1014,9 @@ class Analyzer:
         self.db = db
 
     # -- statements
-    def query_columns(self, tree: exp.Expression, scope: Scope | None = None, named: bool = False) -> list[tuple[str, T | None]]:
+    def query_columns(
+        self, tree: exp.Expression, scope: Scope | None = None, named: bool = False
+    ) -> list[tuple[str, T | None]]:
         cols = self.query(tree, scope)
         if named:
             for n, _ in cols:
@@ -803,8 +1048,11 @@ class Analyzer:
                 if t is not None and t.is_lob and distinct:
                     raise lob_error(t)
                 if a is not None and b is not None and a.group == "CHAR" and b.group == "CHAR":
-                    t = T("NVARCHAR2" if "N" in a.base[:1] + b.base[:1] else "VARCHAR2", max(a.size or 0, b.size or 0),
-                          unit=None if "N" in a.base[:1] + b.base[:1] else "B")
+                    t = T(
+                        "NVARCHAR2" if "N" in a.base[:1] + b.base[:1] else "VARCHAR2",
+                        max(a.size or 0, b.size or 0),
+                        unit=None if "N" in a.base[:1] + b.base[:1] else "B",
+                    )
                 out.append((name, t))
             self._order(node, scope, out)
             return out
@@ -841,8 +1089,9 @@ class Analyzer:
                 return alias_name or name, [(k, _char(128)) for k in keys]
             return alias_name or name, self.db.columns(name)
         if isinstance(node, exp.Subquery):
-            return alias_name or f"\0{id(node)}", self.query(node.this, scope.parent if scope.parent else None) \
-                if False else self.query(node.this, Scope(scope.parent))
+            return alias_name or f"\0{id(node)}", self.query(
+                node.this, scope.parent if scope.parent else None
+            ) if False else self.query(node.this, Scope(scope.parent))
         raise SimulatorGap(f"FROM item {type(node).__name__}")
 
     def select(self, node: exp.Select, parent: Scope | None) -> list[tuple[str, T | None]]:
@@ -872,7 +1121,7 @@ class Analyzer:
                     self.cond(c.args[part], scope)
         if node.args.get("where") is not None:
             self.cond(node.args["where"].this, scope)
-        for g in (node.args.get("group").expressions if node.args.get("group") else []):
+        for g in node.args.get("group").expressions if node.args.get("group") else []:
             t = self.typ(g, scope)
             if t is not None and t.is_lob:
                 raise lob_error(t)
@@ -964,7 +1213,7 @@ class Analyzer:
             if t is not None and t.is_lob:
                 raise lob_error(t)
 
-    def typ(self, e: exp.Expression, scope: Scope) -> T | None:  # noqa: C901, PLR0911, PLR0912
+    def typ(self, e: exp.Expression, scope: Scope) -> T | None:
         db = self.db
         for ident in e.find_all(exp.Identifier):
             check_length(ident.this)
@@ -992,7 +1241,11 @@ class Analyzer:
         if isinstance(e, exp.Cast):
             src = self.typ(e.this, scope)
             # sqlglot reads BINARY_DOUBLE as DOUBLE (written back as DOUBLE PRECISION)
-            target = T("BINARY_DOUBLE") if e.to.this == exp.DataType.Type.DOUBLE else parse_type(e.to.sql("oracle"), db.limits)
+            target = (
+                T("BINARY_DOUBLE")
+                if e.to.this == exp.DataType.Type.DOUBLE
+                else parse_type(e.to.sql("oracle"), db.limits)
+            )
             if src is not None and src.is_lob and target.group not in ("CHAR", "LOB"):
                 raise lob_error(src)
             return target
@@ -1082,9 +1335,10 @@ class Analyzer:
             return T(known[0].base, max(t.size or 0 for t in known), unit=known[0].unit)
         return known[0]
 
-    def func(self, e: exp.Expression, scope: Scope) -> T | None:  # noqa: C901, PLR0911, PLR0912
-        args = [a for a in e.args.values() if isinstance(a, exp.Expression)] + \
-            [x for v in e.args.values() if isinstance(v, list) for x in v if isinstance(x, exp.Expression)]
+    def func(self, e: exp.Expression, scope: Scope) -> T | None:
+        args = [a for a in e.args.values() if isinstance(a, exp.Expression)] + [
+            x for v in e.args.values() if isinstance(v, list) for x in v if isinstance(x, exp.Expression)
+        ]
         name = type(e).__name__
         if isinstance(e, exp.Anonymous):
             name = e.name.upper()
@@ -1094,7 +1348,11 @@ class Analyzer:
         if isinstance(e, exp.Dot):
             return _char(4000)
         ts = [self.typ(a, scope) for a in args if not isinstance(a, (exp.Star, exp.Var, exp.DataType))]
-        first = self.typ(e.this, scope) if isinstance(e.args.get("this"), exp.Expression) and not isinstance(e.this, (exp.Star, exp.Var)) else None
+        first = (
+            self.typ(e.this, scope)
+            if isinstance(e.args.get("this"), exp.Expression) and not isinstance(e.this, (exp.Star, exp.Var))
+            else None
+        )
         if name in ("Count",):
             if isinstance(e.this, exp.Distinct):
                 self._no_lob(*ts)
@@ -1102,17 +1360,59 @@ class Analyzer:
         if name in ("Max", "Min"):
             self._no_lob(first)
             return first
-        if name in ("Sum", "Avg", "Length", "StrPosition", "Abs", "Floor", "Ceil", "Sign", "Mod", "Pow", "ToNumber",
-                    "MonthsBetween", "Extract", "RowNumber", "Rank", "DenseRank", "Stddev", "Variance", "Ln", "Exp", "Sqrt",
-                    "Log", "Greatest" if first is not None and first.group == "NUMBER" else "", "Least" if first is not None and first.group == "NUMBER" else "",
-                    "ORA_HASH", "NTILE", "LAG" if False else "", "BITAND", "REGEXP_COUNT", "INSTR", "ASCII", "DBMS_LOB.GETLENGTH"):
+        if name in (
+            "Sum",
+            "Avg",
+            "Length",
+            "StrPosition",
+            "Abs",
+            "Floor",
+            "Ceil",
+            "Sign",
+            "Mod",
+            "Pow",
+            "ToNumber",
+            "MonthsBetween",
+            "Extract",
+            "RowNumber",
+            "Rank",
+            "DenseRank",
+            "Stddev",
+            "Variance",
+            "Ln",
+            "Exp",
+            "Sqrt",
+            "Log",
+            "Greatest" if first is not None and first.group == "NUMBER" else "",
+            "Least" if first is not None and first.group == "NUMBER" else "",
+            "ORA_HASH",
+            "NTILE",
+            "LAG" if False else "",
+            "BITAND",
+            "REGEXP_COUNT",
+            "INSTR",
+            "ASCII",
+            "DBMS_LOB.GETLENGTH",
+        ):
             return NUM
         if name in ("Round", "TRUNC", "DateTrunc"):
-            return first if first is not None and first.group == "DATETIME" else (T("DATE") if name == "DateTrunc" else NUM)
+            return (
+                first
+                if first is not None and first.group == "DATETIME"
+                else (T("DATE") if name == "DateTrunc" else NUM)
+            )
         if name == "ToChar":
             if first is None:
                 return None
-            return _char(first.size if first.group == "CHAR" else 4000 if first.is_lob else 75 if first.group == "DATETIME" else 40)
+            return _char(
+                first.size
+                if first.group == "CHAR"
+                else 4000
+                if first.is_lob
+                else 75
+                if first.group == "DATETIME"
+                else 40
+            )
         if name in ("Coalesce",):
             return self._common([first, *[self.typ(x, scope) for x in e.expressions]]) if e.expressions else first
         if name == "Nvl2":
@@ -1127,10 +1427,32 @@ class Analyzer:
             if len(rest) % 2 == 0:
                 results.append(self.typ(rest[-1], scope))
             return self._common(results)
-        if name in ("Lower", "Upper", "Trim", "Replace", "Substring", "Pad", "Translate", "RegexpReplace", "Initcap",
-                    "RegexpExtract", "RegexpSubstr", "Left", "Right", "Reverse"):
+        if name in (
+            "Lower",
+            "Upper",
+            "Trim",
+            "Replace",
+            "Substring",
+            "Pad",
+            "Translate",
+            "RegexpReplace",
+            "Initcap",
+            "RegexpExtract",
+            "RegexpSubstr",
+            "Left",
+            "Right",
+            "Reverse",
+        ):
             return first
-        if name in ("StrToTime", "Systimestamp", "CurrentTimestamp", "StrToDate", "AddMonths", "LastDay", "TsOrDsToDate"):
+        if name in (
+            "StrToTime",
+            "Systimestamp",
+            "CurrentTimestamp",
+            "StrToDate",
+            "AddMonths",
+            "LastDay",
+            "TsOrDsToDate",
+        ):
             if name == "StrToTime":
                 return T("TIMESTAMP(9)")
             if name == "Systimestamp":
@@ -1148,7 +1470,10 @@ class Analyzer:
         if name in ("TO_NCLOB",):
             return T("NCLOB")
         if name == "TO_NCHAR":
-            return T("NVARCHAR2", min((ts[0].size or 2000) if ts and ts[0] is not None else 2000, self.db.limits.nvarchar2_chars))
+            return T(
+                "NVARCHAR2",
+                min((ts[0].size or 2000) if ts and ts[0] is not None else 2000, self.db.limits.nvarchar2_chars),
+            )
         if name in ("NUMTODSINTERVAL", "NUMTOYMINTERVAL"):
             return T("INTERVAL")
         if name == "SYS_CONTEXT":
@@ -1159,5 +1484,8 @@ class Analyzer:
             return first if first is not None else (ts[0] if ts else None)
         if name == "TO_BINARY_DOUBLE":
             return T("BINARY_DOUBLE")
-        raise OraError(904, f'"{name.upper()}": invalid identifier') if isinstance(e, exp.Anonymous) else \
-            SimulatorGap(f"expression {name}: {e.sql('oracle')[:120]}")
+        raise (
+            OraError(904, f'"{name.upper()}": invalid identifier')
+            if isinstance(e, exp.Anonymous)
+            else SimulatorGap(f"expression {name}: {e.sql('oracle')[:120]}")
+        )

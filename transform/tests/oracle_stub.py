@@ -9,6 +9,7 @@ every snapshot's *_HIST table (DW columns + snapshot meta columns: the snapshot 
 in-process and writes the results and recorded statements to out.json (run it in a subprocess: the stub must be imported before
 dbt-oracle and must never leak into other tests).
 """
+
 from __future__ import annotations
 
 import datetime
@@ -38,12 +39,15 @@ def _catalog_columns() -> dict[str, list[tuple]]:
                 cols.append((c["name"], base, int(p), None, None, "C"))
             else:
                 cols.append((c["name"], base, None, None, None, None))
-        dw = [("DW_ID", "VARCHAR2", 32, None, None, "B"), ("DW_ROW_HASH", "VARCHAR2", 4000, None, None, "B"),
-              ("DW_LAST_INSERTED", "TIMESTAMP(6)", None, None, None, None),
-              ("DW_LAST_UPDATED", "TIMESTAMP(6)", None, None, None, None),
-              ("DW_IS_DELETED", "NUMBER", None, 1, 0, None),
-              ("DW_DELETED_AT", "TIMESTAMP(6)", None, None, None, None),
-              ("DW_SOURCE_KEY", "VARCHAR2", 4000, None, None, "B")]
+        dw = [
+            ("DW_ID", "VARCHAR2", 32, None, None, "B"),
+            ("DW_ROW_HASH", "VARCHAR2", 4000, None, None, "B"),
+            ("DW_LAST_INSERTED", "TIMESTAMP(6)", None, None, None, None),
+            ("DW_LAST_UPDATED", "TIMESTAMP(6)", None, None, None, None),
+            ("DW_IS_DELETED", "NUMBER", None, 1, 0, None),
+            ("DW_DELETED_AT", "TIMESTAMP(6)", None, None, None, None),
+            ("DW_SOURCE_KEY", "VARCHAR2", 4000, None, None, "B"),
+        ]
         out[t["dw_table"]] = cols + dw
     return out
 
@@ -57,7 +61,8 @@ def _history_columns(dw: dict[str, list[tuple]]) -> dict[str, list[tuple]]:
     meta = yaml.safe_load((transform / "dbt_project.yml").read_text())["snapshots"]["marina"]
     names = meta["+snapshot_meta_column_names"]
     extra = [(names["dbt_scd_id"], "VARCHAR2", 32, None, None, "B")] + [
-        (names[n], "TIMESTAMP(6)", None, None, None, None) for n in ("dbt_updated_at", "dbt_valid_from", "dbt_valid_to")]
+        (names[n], "TIMESTAMP(6)", None, None, None, None) for n in ("dbt_updated_at", "dbt_valid_from", "dbt_valid_to")
+    ]
     out = {}
     for path in sorted((transform / "snapshots").glob("*.yml")):
         for snap in yaml.safe_load(path.read_text()).get("snapshots", []):
@@ -100,8 +105,9 @@ class Cursor:
             ident = re.search(r"upper\(table_name\) = upper\('([^']+)'\)", sql).group(1)
             base = re.sub(r"^o\$pt_", "", ident, flags=re.I)
             base = re.sub(r"\d{12}$", "", base).upper()
-            self.description = _desc("name", "type", "character_maximum_length", "numeric_precision",
-                                     "numeric_scale", "char_length_unit")
+            self.description = _desc(
+                "name", "type", "character_maximum_length", "numeric_precision", "numeric_scale", "char_length_unit"
+            )
             self._rows = list(COLUMNS.get(base, []))
         elif "sys.all_tables" in low:
             self.description = _desc("database_name", "name", "schema_name", "kind")
@@ -180,8 +186,14 @@ def main(argv: list[str]) -> int:
     for args in invocations:
         first = len(STATEMENTS)
         res = dbtRunner().invoke(args)
-        results.append({"args": args, "success": res.success, "exception": str(res.exception or ""),
-                        "statements": [first, len(STATEMENTS)]})  # this invocation's slice
+        results.append(
+            {
+                "args": args,
+                "success": res.success,
+                "exception": str(res.exception or ""),
+                "statements": [first, len(STATEMENTS)],
+            }
+        )  # this invocation's slice
     out.write_text(json.dumps({"results": results, "statements": STATEMENTS}))
     return 0
 

@@ -3,6 +3,7 @@
 Tables and types come from the catalog (scripts/generate_models.py holds the DuckDB type mapping);
 SDC_ROW_HASH is computed here independently, per design.md §4.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -12,7 +13,6 @@ from decimal import Decimal
 from pathlib import Path
 
 import duckdb
-
 from generate_models import AUDIT_COLUMNS, LINEAGE_COLUMNS, REJECTS_COLUMNS, duckdb_type, load_catalog
 
 CATALOG = {t["stream"]: t for t in load_catalog()}
@@ -22,7 +22,7 @@ def canonical_text(value, oracle_type: str):
     """Canonical text of one typed value (design.md §4); None stays None (JSON null)."""
     if value is None:
         return None
-    base = oracle_type.split("(")[0].strip().upper()
+    base = oracle_type.split("(", maxsplit=1)[0].strip().upper()
     if base == "NUMBER":
         scale = int(oracle_type.split(",")[1].rstrip(")")) if "," in oracle_type else 0
         if scale == 0:
@@ -50,7 +50,7 @@ def record_key(stream: str, row: dict) -> str:
 
 def dw_id(stream: str, row: dict) -> str:
     t = CATALOG[stream]
-    table = stream[len(t["system"]) + 1:]
+    table = stream[len(t["system"]) + 1 :]
     return hashlib.md5(f"{t['system']}|{table}|{record_key(stream, row)}".encode()).hexdigest()
 
 
@@ -68,8 +68,15 @@ def create_all(path: Path) -> None:
         con.close()
 
 
-def load_export(path: Path, stream: str, source_key: str, rows: list[dict], rejected: list[dict] = (),
-                run_id: str = "run", audit_rows_emitted: int | None = None) -> None:
+def load_export(
+    path: Path,
+    stream: str,
+    source_key: str,
+    rows: list[dict],
+    rejected: list[dict] = (),
+    run_id: str = "run",
+    audit_rows_emitted: int | None = None,
+) -> None:
     """Replace the staging snapshot of `stream` by one complete export (as ACTIVATE_VERSION does),
     append its rejects and a completed audit row. rows: business values keyed by column name, in
     file order (SDC_ROW_NUMBER = position); rejected: key values of rows the tap rejected;
@@ -84,25 +91,61 @@ def load_export(path: Path, stream: str, source_key: str, rows: list[dict], reje
         # inserted in reverse file order, so that "last row wins" cannot rely on physical order
         for i, row in reversed(list(enumerate(rows, start=1))):
             values = [row.get(n) for n in names] + [
-                source_key, t["source_file"], i, exported, None, row_hash(stream, row), 1, dt.datetime.now()]
+                source_key,
+                t["source_file"],
+                i,
+                exported,
+                None,
+                row_hash(stream, row),
+                1,
+                dt.datetime.now(),
+            ]
             cols = ", ".join([f'"{n}"' for n in names] + [n for n, _, _ in LINEAGE_COLUMNS])
-            con.execute(f"insert into main.{t['staging_table']} ({cols}) values ({', '.join('?' * len(values))})",
-                        values)
+            con.execute(
+                f"insert into main.{t['staging_table']} ({cols}) values ({', '.join('?' * len(values))})", values
+            )
         for j, rej in enumerate(rejected, start=len(rows) + 1):
-            con.execute("insert into main.STG_MARINA_REJECTS values (?,?,?,?,?,?,?,?,?,?,?)", [
-                run_id, t["system"], stream, source_key, t["source_file"], j, exported,
-                record_key(stream, rej), "{}", "[]", dt.datetime.now()])
+            con.execute(
+                "insert into main.STG_MARINA_REJECTS values (?,?,?,?,?,?,?,?,?,?,?)",
+                [
+                    run_id,
+                    t["system"],
+                    stream,
+                    source_key,
+                    t["source_file"],
+                    j,
+                    exported,
+                    record_key(stream, rej),
+                    "{}",
+                    "[]",
+                    dt.datetime.now(),
+                ],
+            )
         audit = {
-            "RUN_ID": run_id, "SYSTEM": t["system"], "TABLE_NAME": stream, "SOURCE_KEY": source_key,
-            "SOURCE_MEMBER": t["source_file"], "EXPORTED_AT": exported, "PRESENT": True, "COMPLETED": True,
-            "ROWS_READ": len(rows) + len(rejected), "ROWS_COUNTED": len(rows) + len(rejected),
+            "RUN_ID": run_id,
+            "SYSTEM": t["system"],
+            "TABLE_NAME": stream,
+            "SOURCE_KEY": source_key,
+            "SOURCE_MEMBER": t["source_file"],
+            "EXPORTED_AT": exported,
+            "PRESENT": True,
+            "COMPLETED": True,
+            "ROWS_READ": len(rows) + len(rejected),
+            "ROWS_COUNTED": len(rows) + len(rejected),
             "ROWS_EMITTED": len(rows) if audit_rows_emitted is None else audit_rows_emitted,
-            "ROWS_REJECTED": len(rejected), "ROWS_DECODED_CP1252": 0, "BYTES_READ": 1000,
-            "MISSING_COLUMNS": "[]", "EXTRA_COLUMNS": "[]", "STARTED_AT": exported,
-            "FINISHED_AT": exported + dt.timedelta(seconds=5), "TABLE_VERSION": 1,
+            "ROWS_REJECTED": len(rejected),
+            "ROWS_DECODED_CP1252": 0,
+            "BYTES_READ": 1000,
+            "MISSING_COLUMNS": "[]",
+            "EXTRA_COLUMNS": "[]",
+            "STARTED_AT": exported,
+            "FINISHED_AT": exported + dt.timedelta(seconds=5),
+            "TABLE_VERSION": 1,
         }
-        con.execute(f"insert into main.STG_MARINA_LOAD_AUDIT ({', '.join(audit)}) "
-                    f"values ({', '.join('?' * len(audit))})", list(audit.values()))
+        con.execute(
+            f"insert into main.STG_MARINA_LOAD_AUDIT ({', '.join(audit)}) values ({', '.join('?' * len(audit))})",
+            list(audit.values()),
+        )
         con.execute("commit")
     finally:
         con.close()

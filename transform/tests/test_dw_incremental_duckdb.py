@@ -6,6 +6,7 @@ One scenario, four dbt invocations (dbt on ~170 models costs seconds per call):
   R3 `dbt run`    same snapshots again (+ an emptied staging table) -> nothing changes
   R4 `dbt build`  export e4 brings a deleted key back; a staging table with a wrong audit count
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -13,7 +14,6 @@ import json
 from decimal import Decimal
 
 import pytest
-
 import staging_db as sdb
 from conftest import run_dbt
 
@@ -23,32 +23,50 @@ MOLO_KEY, STELLAR_KEY = "molo/backup_{}.zip", "stellar/prod_{}-DATA.sql.gz"
 
 def coupon(i: int, **changes) -> dict:
     row = {
-        "ID": i, "LOCATION_ID": 10, "CODE": f"C{i}", "COUPON_NAME": f"coupon {i}", "COUPON_TYPE": "percent",
-        "COUPON_AMOUNT": Decimal("10.50"), "COUNT_ALLOWED": 5, "COUNT_USED": 1,
-        "RENTAL_START": dt.date(2025, 1, 1), "COUPON_END": dt.date(2025, 12, 31),
-        "MIN_DEPARTURE_TIME": Decimal("8.50"), "VALID_STYLES": LONG + "A",
-        "DISABLE_CONSECUTIVE_PER_CUSTOMER": "No", "HOLIDAYS_ONLY_IF_VALID_DAY": 0,
+        "ID": i,
+        "LOCATION_ID": 10,
+        "CODE": f"C{i}",
+        "COUPON_NAME": f"coupon {i}",
+        "COUPON_TYPE": "percent",
+        "COUPON_AMOUNT": Decimal("10.50"),
+        "COUNT_ALLOWED": 5,
+        "COUNT_USED": 1,
+        "RENTAL_START": dt.date(2025, 1, 1),
+        "COUPON_END": dt.date(2025, 12, 31),
+        "MIN_DEPARTURE_TIME": Decimal("8.50"),
+        "VALID_STYLES": LONG + "A",
+        "DISABLE_CONSECUTIVE_PER_CUSTOMER": "No",
+        "HOLIDAYS_ONLY_IF_VALID_DAY": 0,
         "CREATED_AT": dt.datetime(2024, 5, 1, 12, 0, 0),
     }
     row.update(changes)
     return row
 
 
-E1_COUPONS = [coupon(1, CODE=None), coupon(2, COUNT_USED=None), coupon(3, COUPON_END=None),
-              coupon(4), coupon(5), coupon(6), coupon(7)]
+E1_COUPONS = [
+    coupon(1, CODE=None),
+    coupon(2, COUNT_USED=None),
+    coupon(3, COUPON_END=None),
+    coupon(4),
+    coupon(5),
+    coupon(6),
+    coupon(7),
+]
 E2_COUPONS = [
-    coupon(1, CODE="~"),                      # NULL -> '~'
-    coupon(2, COUNT_USED=-1),                 # NULL -> -1
+    coupon(1, CODE="~"),  # NULL -> '~'
+    coupon(2, COUNT_USED=-1),  # NULL -> -1
     coupon(3, COUPON_END=dt.date(1900, 1, 1)),  # NULL -> 1900-01-01
-    coupon(4, VALID_STYLES=LONG + "B"),       # change at the end of a long text (NCLOB)
-    coupon(5),                                # unchanged
+    coupon(4, VALID_STYLES=LONG + "B"),  # change at the end of a long text (NCLOB)
+    coupon(5),  # unchanged
     # 6 missing -> soft delete; 7 missing but rejected in this export -> kept
-    coupon(8, COUPON_NAME="first"),           # duplicate key inside one export:
-    coupon(8, COUPON_NAME="last"),            # the higher SDC_ROW_NUMBER wins
+    coupon(8, COUPON_NAME="first"),  # duplicate key inside one export:
+    coupon(8, COUPON_NAME="last"),  # the higher SDC_ROW_NUMBER wins
 ]
 E4_COUPONS = E2_COUPONS[:5] + [coupon(6), coupon(7)] + E2_COUPONS[5:]
-H1 = [{"LOCATION_ID": 10, "HOLIDAY_DATE": dt.date(2025, 12, 25)},
-      {"LOCATION_ID": 10, "HOLIDAY_DATE": dt.date(2026, 1, 1)}]
+H1 = [
+    {"LOCATION_ID": 10, "HOLIDAY_DATE": dt.date(2025, 12, 25)},
+    {"LOCATION_ID": 10, "HOLIDAY_DATE": dt.date(2026, 1, 1)},
+]
 H2 = [H1[0], {"LOCATION_ID": 11, "HOLIDAY_DATE": dt.date(2025, 7, 4)}]
 DW_TABLES = sorted(t["dw_table"] for t in sdb.CATALOG.values())
 
@@ -94,9 +112,13 @@ def scenario(tmp_path_factory):
     out["s3"] = snapshot(db)
 
     sdb.load_export(db, "stellar_coupons", STELLAR_KEY.format("e4"), E4_COUPONS)
-    sdb.load_export(db, "molo_piers", MOLO_KEY.format("e4"), [
-        {"ID": 1, "NAME": "P1", "MARINA_LOCATION_ID": 1}, {"ID": 2, "NAME": "P2", "MARINA_LOCATION_ID": 1}],
-        audit_rows_emitted=3)
+    sdb.load_export(
+        db,
+        "molo_piers",
+        MOLO_KEY.format("e4"),
+        [{"ID": 1, "NAME": "P1", "MARINA_LOCATION_ID": 1}, {"ID": 2, "NAME": "P2", "MARINA_LOCATION_ID": 1}],
+        audit_rows_emitted=3,
+    )
     out["r4"] = run_dbt(["build", "-s", "stg_stellar__coupons+", "stg_molo__piers"], work, env=env)
     out["s4"] = snapshot(db)
     return out

@@ -1,13 +1,13 @@
 """The generated dbt files must match the catalog; the generator must refuse inconsistent input."""
+
 from __future__ import annotations
 
 import re
 import shutil
 
+import generate_models as gm
 import pytest
 import yaml
-
-import generate_models as gm
 
 
 def test_generated_files_match_the_catalog():
@@ -35,8 +35,9 @@ def test_one_staging_view_and_one_dw_model_per_catalog_table(files):
 
 def test_composite_keys_get_the_combined_unique_test(files):
     holidays = yaml.safe_load(files[gm.Path("models/dw/stellar/dw_stellar_holidays.yml")])["models"][0]
-    assert holidays["data_tests"] == [{"marina_unique_combination": {"arguments": {
-        "columns": ["LOCATION_ID", "HOLIDAY_DATE"]}}}]
+    assert holidays["data_tests"] == [
+        {"marina_unique_combination": {"arguments": {"columns": ["LOCATION_ID", "HOLIDAY_DATE"]}}}
+    ]
     slips = yaml.safe_load(files[gm.Path("models/dw/molo/dw_molo_slips.yml")])["models"][0]
     id_col = next(c for c in slips["columns"] if c["name"] == "ID")
     assert id_col["data_tests"] == ["not_null", "unique"]
@@ -51,9 +52,11 @@ def test_drift_is_detected(tmp_path):
     (root / "models/dw/molo/dw_molo_slips.sql").write_text("select 1\n")
     (root / "models/dw/molo/dw_molo_gone.yml").write_text(gm.YAML_HEADER)
     (root / "models/staging/molo/stg_molo__piers.yml").unlink()
-    assert sorted(gm.drift(root=root)) == ["differs: models/dw/molo/dw_molo_slips.sql",
-                                           "missing: models/staging/molo/stg_molo__piers.yml",
-                                           "stale: models/dw/molo/dw_molo_gone.yml"]
+    assert sorted(gm.drift(root=root)) == [
+        "differs: models/dw/molo/dw_molo_slips.sql",
+        "missing: models/staging/molo/stg_molo__piers.yml",
+        "stale: models/dw/molo/dw_molo_gone.yml",
+    ]
 
 
 def test_catalog_errors_are_refused(tmp_path):

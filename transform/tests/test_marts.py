@@ -10,6 +10,7 @@ tests. Checked:
   * the marts on the generated data equal an independent Python computation of the documented
     rules from the rows of export 2 (the live DW rows), plus invariants between marts.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -19,14 +20,17 @@ from collections import defaultdict
 from decimal import Decimal
 
 import pytest
-import yaml
-
 import staging_db as sdb
+import yaml
 from conftest import TRANSFORM_DIR, run_dbt
 
 MARTS_DIR = TRANSFORM_DIR / "models" / "marts"
 MART_MODELS = {p.stem for p in MARTS_DIR.rglob("*.sql")}
-ANCESTOR_TESTS = ["path:models/staging,test_type:data", "path:models/dw,test_type:data", "path:models/dw,test_type:unit"]
+ANCESTOR_TESTS = [
+    "path:models/staging,test_type:data",
+    "path:models/dw,test_type:data",
+    "path:models/dw,test_type:unit",
+]
 MOLO_KEY, STELLAR_KEY = "molo/backup_{}.zip", "stellar/prod_{}-DATA.sql.gz"
 BASE = dt.datetime(2025, 4, 1)
 DAYS_PER_MONTH = 30.4375
@@ -35,18 +39,29 @@ DAYS_PER_MONTH = 30.4375
 # ----------------------------------------------------------------------------- generated data
 def _molo(rng: random.Random) -> dict[str, list[dict]]:
     locations = [{"ID": i, "NAME": f"Marina {i}"} for i in (1, 2, 3)]
-    statuses = [{"ID": 1, "NAME": "Confirmed"}, {"ID": 2, "NAME": "Cancelled"}, {"ID": 3, "NAME": "Pending"},
-                {"ID": 4, "NAME": "canceled by owner"}]
+    statuses = [
+        {"ID": 1, "NAME": "Confirmed"},
+        {"ID": 2, "NAME": "Cancelled"},
+        {"ID": 3, "NAME": "Pending"},
+        {"ID": 4, "NAME": "canceled by owner"},
+    ]
     types = [{"ID": 1, "NAME": "Transient"}, {"ID": 2, "NAME": "Seasonal"}]
     piers = [{"ID": 10 + i, "NAME": f"Pier {i}", "MARINA_LOCATION_ID": 1 + i % 3} for i in range(6)]
     slip_types = [{"ID": 1, "NAME": "Wet"}, {"ID": 2, "NAME": "Dry"}, {"ID": 3, "NAME": "Mooring"}]
     slips = []
     for i in range(1, 41):
         pier = rng.choice(piers + [None])
-        slips.append({"ID": 100 + i, "NAME": f"S{i}", "PIER_ID": pier and pier["ID"],
-                      "MARINA_LOCATION_ID": pier["MARINA_LOCATION_ID"] if pier else rng.choice([1, None]),
-                      "SLIP_TYPE_ID": rng.choice([1, 2, 3, None]), "ACTIVE": rng.choice([1, 1, 1, 0, None]),
-                      "DO_NOT_COUNT_IN_OCCUPANCY": rng.choice([0, 0, 0, 1, None])})
+        slips.append(
+            {
+                "ID": 100 + i,
+                "NAME": f"S{i}",
+                "PIER_ID": pier and pier["ID"],
+                "MARINA_LOCATION_ID": pier["MARINA_LOCATION_ID"] if pier else rng.choice([1, None]),
+                "SLIP_TYPE_ID": rng.choice([1, 2, 3, None]),
+                "ACTIVE": rng.choice([1, 1, 1, 0, None]),
+                "DO_NOT_COUNT_IN_OCCUPANCY": rng.choice([0, 0, 0, 1, None]),
+            }
+        )
     loas = ["42.5", "42' 3\"", "49 ft", "30", "18 feet", "n/a", None, "0", "65'", " 27.25 ", "12' 6in", "8 m"]
     boats = [{"ID": 500 + i, "NAME": f"B{i}", "LOA": rng.choice(loas)} for i in range(60)]
     reservations = []
@@ -59,15 +74,30 @@ def _molo(rng: random.Random) -> dict[str, list[dict]]:
         elif r < 0.08:
             departure = arrival - dt.timedelta(days=2)
         slip = rng.choice(slips + [None, {"ID": 999, "MARINA_LOCATION_ID": 1}])
-        reservations.append({
-            "ID": i, "MARINA_LOCATION_ID": slip and slip["MARINA_LOCATION_ID"], "SLIP_ID": slip and slip["ID"],
-            "BOAT_ID": rng.choice([b["ID"] for b in boats] + [None]), "RESERVATION_STATUS_ID": rng.choice([1, 1, 2, 3, 4]),
-            "RESERVATION_TYPE_ID": rng.choice([1, 2]), "SCHEDULED_ARRIVAL_TIME": arrival,
-            "SCHEDULED_DEPARTURE_TIME": departure, "RATE": rng.choice([None, 90, 450, 2500, 12000]),
-            "CANCELLATION_TIME": arrival - dt.timedelta(days=3) if rng.random() < 0.1 else None})
-    return {"molo_marina_locations": locations, "molo_reservation_status": statuses,
-            "molo_reservation_types": types, "molo_piers": piers, "molo_slip_types": slip_types,
-            "molo_slips": slips, "molo_boats": boats, "molo_reservations": reservations}
+        reservations.append(
+            {
+                "ID": i,
+                "MARINA_LOCATION_ID": slip and slip["MARINA_LOCATION_ID"],
+                "SLIP_ID": slip and slip["ID"],
+                "BOAT_ID": rng.choice([b["ID"] for b in boats] + [None]),
+                "RESERVATION_STATUS_ID": rng.choice([1, 1, 2, 3, 4]),
+                "RESERVATION_TYPE_ID": rng.choice([1, 2]),
+                "SCHEDULED_ARRIVAL_TIME": arrival,
+                "SCHEDULED_DEPARTURE_TIME": departure,
+                "RATE": rng.choice([None, 90, 450, 2500, 12000]),
+                "CANCELLATION_TIME": arrival - dt.timedelta(days=3) if rng.random() < 0.1 else None,
+            }
+        )
+    return {
+        "molo_marina_locations": locations,
+        "molo_reservation_status": statuses,
+        "molo_reservation_types": types,
+        "molo_piers": piers,
+        "molo_slip_types": slip_types,
+        "molo_slips": slips,
+        "molo_boats": boats,
+        "molo_reservations": reservations,
+    }
 
 
 def _money(rng: random.Random) -> Decimal | None:
@@ -79,18 +109,43 @@ def _stellar(rng: random.Random) -> dict[str, list[dict]]:
     bookings, boats = [], []
     for i in range(1, 91):
         created = BASE + dt.timedelta(minutes=rng.randrange(60 * 24 * 60))
-        bookings.append({
-            "ID": i, "LOCATION_ID": rng.choice([1, 2, 3, None]), "CREATED_AT": created,
-            "IS_CANCELED": rng.choice(["Yes", "No", "No", None, "yes", " Yes"]),
-            "DELETED_AT": created if rng.random() < 0.05 else None,
-            **{c: _money(rng) for c in ("BOATS_TOTAL", "ACCESSORIES_TOTAL", "CONVENIENCE_FEE", "CLUB_FEES", "PARKING",
-                                        "PETS", "INSURANCE_AMOUNT", "TAX_1", "TAX_2", "DISCOUNT_TOTAL", "GRAND_TOTAL")}})
+        bookings.append(
+            {
+                "ID": i,
+                "LOCATION_ID": rng.choice([1, 2, 3, None]),
+                "CREATED_AT": created,
+                "IS_CANCELED": rng.choice(["Yes", "No", "No", None, "yes", " Yes"]),
+                "DELETED_AT": created if rng.random() < 0.05 else None,
+                **{
+                    c: _money(rng)
+                    for c in (
+                        "BOATS_TOTAL",
+                        "ACCESSORIES_TOTAL",
+                        "CONVENIENCE_FEE",
+                        "CLUB_FEES",
+                        "PARKING",
+                        "PETS",
+                        "INSURANCE_AMOUNT",
+                        "TAX_1",
+                        "TAX_2",
+                        "DISCOUNT_TOTAL",
+                        "GRAND_TOTAL",
+                    )
+                },
+            }
+        )
         for _ in range(rng.choice([0, 1, 1, 2, 3])):
             departure = created + dt.timedelta(days=rng.randrange(10), hours=rng.randrange(24))
-            boats.append({"ID": 1000 + len(boats), "BOOKING_ID": i, "BOAT_DEPARTURE": None if rng.random() < 0.05 else departure,
-                          "BOAT_RETURN": departure + dt.timedelta(hours=rng.choice([2, 8, 30])),
-                          "STATUS_BOOKING": rng.choice(["Confirmed", "Cancelled", "Checked Out", None]),
-                          "DELETED_AT": departure if rng.random() < 0.05 else None})
+            boats.append(
+                {
+                    "ID": 1000 + len(boats),
+                    "BOOKING_ID": i,
+                    "BOAT_DEPARTURE": None if rng.random() < 0.05 else departure,
+                    "BOAT_RETURN": departure + dt.timedelta(hours=rng.choice([2, 8, 30])),
+                    "STATUS_BOOKING": rng.choice(["Confirmed", "Cancelled", "Checked Out", None]),
+                    "DELETED_AT": departure if rng.random() < 0.05 else None,
+                }
+            )
     return {"stellar_locations": locations, "stellar_bookings": bookings, "stellar_booking_boats": boats}
 
 
@@ -133,19 +188,20 @@ def _molo_stays(data: dict) -> list[dict]:
     for r in data["molo_reservations"]:
         a, b = _day(r["SCHEDULED_ARRIVAL_TIME"]), _day(r["SCHEDULED_DEPARTURE_TIME"])
         end = max(b, a + dt.timedelta(days=1)) if a and b and b >= a else None
-        cancelled = r["CANCELLATION_TIME"] is not None or "CANCEL" in (names.get(r["RESERVATION_STATUS_ID"]) or "").upper()
+        cancelled = (
+            r["CANCELLATION_TIME"] is not None or "CANCEL" in (names.get(r["RESERVATION_STATUS_ID"]) or "").upper()
+        )
         stays.append({**r, "A": a, "END": end, "CANCELLED": cancelled})
     return stays
 
 
 def _molo_expected(data: dict) -> dict:
     slips = {s["ID"]: s for s in data["molo_slips"]}
-    counted = {i for i, s in slips.items()
-               if s["ACTIVE"] in (None, 1) and s["DO_NOT_COUNT_IN_OCCUPANCY"] in (None, 0)}
+    counted = {i for i, s in slips.items() if s["ACTIVE"] in (None, 1) and s["DO_NOT_COUNT_IN_OCCUPANCY"] in (None, 0)}
     occupying = [s for s in _molo_stays(data) if not s["CANCELLED"] and s["END"] and s["SLIP_ID"] in slips]
     days = _spine(min(s["A"] for s in occupying), max(s["END"] for s in occupying) - dt.timedelta(days=1))
-    occupied = defaultdict(set)          # (day, location) -> counted slips occupied
-    boats = defaultdict(dict)            # (day, location) -> boat key -> feet
+    occupied = defaultdict(set)  # (day, location) -> counted slips occupied
+    boats = defaultdict(dict)  # (day, location) -> boat key -> feet
     lengths = {b["ID"]: _length_feet(b["LOA"]) for b in data["molo_boats"]}
     for s in occupying:
         loc = slips[s["SLIP_ID"]]["MARINA_LOCATION_ID"]
@@ -177,8 +233,16 @@ def _stellar_expected(data: dict) -> dict:
         cancelled = (bk["IS_CANCELED"] or "").strip().lower() in ("1", "true", "t", "y", "yes")
         dated.append((day, bk, cancelled, len(boats[bk["ID"]])))
     zero = Decimal("0.00")
-    per = defaultdict(lambda: {"BOOKINGS": 0, "BOATS_RENTED": 0, "CANCELLATIONS": 0, "REVENUE_TOTAL": zero,
-                               "REVENUE_FEES": zero, "REVENUE_TAXES": zero})
+    per = defaultdict(
+        lambda: {
+            "BOOKINGS": 0,
+            "BOATS_RENTED": 0,
+            "CANCELLATIONS": 0,
+            "REVENUE_TOTAL": zero,
+            "REVENUE_FEES": zero,
+            "REVENUE_TAXES": zero,
+        }
+    )
     for day, bk, cancelled, n_boats in dated:
         row = per[day, bk["LOCATION_ID"]]
         if cancelled:
@@ -187,8 +251,9 @@ def _stellar_expected(data: dict) -> dict:
         row["BOOKINGS"] += 1
         row["BOATS_RENTED"] += n_boats
         row["REVENUE_TOTAL"] += bk["GRAND_TOTAL"] or zero
-        row["REVENUE_FEES"] += sum((bk[c] or zero) for c in ("CONVENIENCE_FEE", "CLUB_FEES", "PARKING", "PETS",
-                                                               "INSURANCE_AMOUNT"))
+        row["REVENUE_FEES"] += sum(
+            (bk[c] or zero) for c in ("CONVENIENCE_FEE", "CLUB_FEES", "PARKING", "PETS", "INSURANCE_AMOUNT")
+        )
         row["REVENUE_TAXES"] += (bk["TAX_1"] or zero) + (bk["TAX_2"] or zero)
     days = _spine(min(d for d, *_ in dated), max(d for d, *_ in dated))
     return {(d, loc): per[d, loc] for d in days for loc in {bk["LOCATION_ID"] for _, bk, *_ in dated}}
@@ -225,13 +290,17 @@ def marts(tmp_path_factory):
 
     def q(sql):
         return sdb.query(db, sql)
-    return {"build": build, "data": second, "q": q,
-            "deleted": q("select count(*) as N from main.DW_MOLO_RESERVATIONS where DW_IS_DELETED = 1")[0]["N"]}
+
+    return {
+        "build": build,
+        "data": second,
+        "q": q,
+        "deleted": q("select count(*) as N from main.DW_MOLO_RESERVATIONS where DW_IS_DELETED = 1")[0]["N"],
+    }
 
 
 def _results(marts, resource_type: str) -> dict[str, str]:
-    return {r.node.name: str(r.status) for r in marts["build"].result.results
-            if r.node.resource_type == resource_type}
+    return {r.node.name: str(r.status) for r in marts["build"].result.results if r.node.resource_type == resource_type}
 
 
 def test_every_mart_unit_test_ran_and_passed(marts):
@@ -244,7 +313,7 @@ def test_every_mart_unit_test_ran_and_passed(marts):
 def test_marts_build_and_their_data_tests_pass(marts):
     assert marts["build"].success, marts["build"].exception
     models = _results(marts, "model")
-    assert {m: models.get(m) for m in MART_MODELS} == {m: "success" for m in MART_MODELS}
+    assert {m: models.get(m) for m in MART_MODELS} == dict.fromkeys(MART_MODELS, "success")
     tests = _results(marts, "test")
     assert tests and set(tests.values()) == {"pass"}
     assert all(any(m in name for m in MART_MODELS) for name in tests), "only the marts' data tests ran"
@@ -254,8 +323,10 @@ def test_marts_build_and_their_data_tests_pass(marts):
 def test_slip_counts_follow_the_rules_on_generated_data(marts):
     expected = _molo_expected(marts["data"])["counts"]
     rows = marts["q"]("select * from main.DW_MOLO_DAILY_SLIP_COUNT_VW")
-    got = {(r["CALENDAR_DATE"], r["MARINA_LOCATION_ID"]): (r["SLIPS_TOTAL"], r["SLIPS_COUNTED"], r["SLIPS_OCCUPIED"])
-           for r in rows}
+    got = {
+        (r["CALENDAR_DATE"], r["MARINA_LOCATION_ID"]): (r["SLIPS_TOTAL"], r["SLIPS_COUNTED"], r["SLIPS_OCCUPIED"])
+        for r in rows
+    }
     assert len(got) == len(rows)
     assert {(d, None if loc is None else Decimal(loc)): v for (d, loc), v in expected.items()} == got
     for r in rows:
@@ -279,20 +350,33 @@ def test_occupancy_adds_up_to_the_slip_counts(marts):
            or o.OCCUPIED is distinct from c.SLIPS_OCCUPIED or o.P_MIN <> o.P_MAX
            or abs(o.P_MIN - 100.0 * c.SLIPS_OCCUPIED / c.SLIPS_COUNTED) > 0.005)""")
     assert bad == []
-    pct = q("select min(OCCUPANCY_PERCENT) as LO, max(OCCUPANCY_PERCENT) as HI, count(*) as N "
-            "from main.DW_MOLO_DAILY_SLIP_OCCUPANCY_VW")[0]
+    pct = q(
+        "select min(OCCUPANCY_PERCENT) as LO, max(OCCUPANCY_PERCENT) as HI, count(*) as N "
+        "from main.DW_MOLO_DAILY_SLIP_OCCUPANCY_VW"
+    )[0]
     assert pct["N"] > 0 and 0 <= pct["LO"] <= pct["HI"] <= 100
 
 
 def test_boats_in_slips_follow_the_rules_on_generated_data(marts):
     expected = _molo_expected(marts["data"])["boats"]
-    rows = marts["q"]("select CALENDAR_DATE, MARINA_LOCATION_ID, sum(BOATS_IN_SLIPS) as BOATS, "
-                      "sum(LINEAR_FEET) as FEET, sum(case when LENGTH_BAND = 'unknown' then BOATS_IN_SLIPS end) as UNKNOWN "
-                      "from main.DW_MOLO_DAILY_BOAT_LENGTHS_VW group by all")
-    got = {(r["CALENDAR_DATE"], None if r["MARINA_LOCATION_ID"] is None else int(r["MARINA_LOCATION_ID"])):
-           (int(r["BOATS"]), round(r["FEET"], 2), int(r["UNKNOWN"] or 0)) for r in rows}
-    want = {k: (len(v), round(sum(f or 0 for f in v.values()), 2), sum(1 for f in v.values() if f is None))
-            for k, v in expected.items() if v}
+    rows = marts["q"](
+        "select CALENDAR_DATE, MARINA_LOCATION_ID, sum(BOATS_IN_SLIPS) as BOATS, "
+        "sum(LINEAR_FEET) as FEET, sum(case when LENGTH_BAND = 'unknown' then BOATS_IN_SLIPS end) as UNKNOWN "
+        "from main.DW_MOLO_DAILY_BOAT_LENGTHS_VW group by all"
+    )
+    got = {
+        (r["CALENDAR_DATE"], None if r["MARINA_LOCATION_ID"] is None else int(r["MARINA_LOCATION_ID"])): (
+            int(r["BOATS"]),
+            round(r["FEET"], 2),
+            int(r["UNKNOWN"] or 0),
+        )
+        for r in rows
+    }
+    want = {
+        k: (len(v), round(sum(f or 0 for f in v.values()), 2), sum(1 for f in v.values() if f is None))
+        for k, v in expected.items()
+        if v
+    }
     assert got == want
     assert any(u for *_, u in want.values()) and any(f for _, f, _ in want.values())
 
@@ -310,8 +394,11 @@ def test_rate_over_linear_foot_per_reservation(marts):
         assert (r["IS_CANCELLED"], r["NIGHTS"], r["BOAT_LENGTH_FT"]) == (int(s["CANCELLED"]), nights, feet)
         per_foot = s["RATE"] / feet if s["RATE"] is not None and feet else None
         per_night = per_foot / nights if per_foot is not None and nights else None
-        for col, want in (("RATE_PER_LINEAR_FOOT", per_foot), ("RATE_PER_FOOT_PER_NIGHT", per_night),
-                          ("RATE_PER_FOOT_PER_MONTH", per_night and per_night * DAYS_PER_MONTH)):
+        for col, want in (
+            ("RATE_PER_LINEAR_FOOT", per_foot),
+            ("RATE_PER_FOOT_PER_NIGHT", per_night),
+            ("RATE_PER_FOOT_PER_MONTH", per_night and per_night * DAYS_PER_MONTH),
+        ):
             assert (r[col] is None) == (want is None), (col, r)
             assert want is None or abs(r[col] - want) < 6e-5, (col, r, want)
     view = marts["q"]("select RESERVATION_ID from main.DW_MOLO_RATE_OVER_LINEAR_FOOT_VW")
@@ -322,11 +409,15 @@ def test_stellar_daily_rentals_follow_the_rules_on_generated_data(marts):
     expected = _stellar_expected(marts["data"])
     cols = ("BOOKINGS", "BOATS_RENTED", "CANCELLATIONS", "REVENUE_TOTAL", "REVENUE_FEES", "REVENUE_TAXES")
     rows = marts["q"]("select * from main.DW_STELLAR_DAILY_RENTALS_VW")
-    got = {(r["CALENDAR_DATE"], None if r["LOCATION_ID"] is None else int(r["LOCATION_ID"])): {c: r[c] for c in cols}
-           for r in rows}
+    got = {
+        (r["CALENDAR_DATE"], None if r["LOCATION_ID"] is None else int(r["LOCATION_ID"])): {c: r[c] for c in cols}
+        for r in rows
+    }
     assert len(got) == len(rows) and got == expected
     totals = marts["q"]("select sum(BOOKINGS) as B, sum(CANCELLATIONS) as C from main.DW_STELLAR_DAILY_RENTALS_VW")[0]
-    live = marts["q"]("select count(*) as N from main.DW_STELLAR_BOOKINGS where DW_IS_DELETED = 0 and DELETED_AT is null")[0]
+    live = marts["q"](
+        "select count(*) as N from main.DW_STELLAR_BOOKINGS where DW_IS_DELETED = 0 and DELETED_AT is null"
+    )[0]
     assert totals["B"] + totals["C"] == live["N"] > 0 and totals["C"] > 0
 
 

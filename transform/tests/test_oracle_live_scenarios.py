@@ -11,6 +11,7 @@ STG tables during the second load never sees an empty or partial table; a load k
 is recovered by its rerun (scenario interrupted_load); a rerun changes nothing. See README.md,
 "Testing against a live Oracle".
 """
+
 from __future__ import annotations
 
 import os
@@ -24,8 +25,10 @@ import pytest
 REQUIRED = ("ORACLE_USER", "ORACLE_PASSWORD", "ORACLE_DSN")
 MISSING = [v for v in REQUIRED if not os.environ.get(v)]
 if MISSING:
-    pytest.skip(f"live Oracle scenario matrix: {', '.join(MISSING)} not set "
-                "(README.md, 'Testing against a live Oracle')", allow_module_level=True)
+    pytest.skip(
+        f"live Oracle scenario matrix: {', '.join(MISSING)} not set (README.md, 'Testing against a live Oracle')",
+        allow_module_level=True,
+    )
 
 import oracledb  # noqa: E402
 
@@ -39,8 +42,11 @@ oracledb.defaults.fetch_decimals = True
 
 
 def connect(user: str | None = None, password: str | None = None):
-    params = {"user": user or os.environ["ORACLE_USER"], "password": password or os.environ["ORACLE_PASSWORD"],
-              "dsn": os.environ["ORACLE_DSN"]}
+    params = {
+        "user": user or os.environ["ORACLE_USER"],
+        "password": password or os.environ["ORACLE_PASSWORD"],
+        "dsn": os.environ["ORACLE_DSN"],
+    }
     for key, var in zip(("config_dir", "wallet_location", "wallet_password"), WALLET, strict=True):
         if os.environ.get(var):
             params[key] = os.environ[var]
@@ -98,7 +104,9 @@ def audit_mismatches(con, owner: str) -> list[str]:
         stg = cur2.fetchone()[0]
         loader_rejected = rejects - (tap_rejected or 0)
         if stg + loader_rejected != emitted:
-            problems.append(f"{stream}: audit says {emitted} rows emitted, STG has {stg}, loader rejected {loader_rejected}")
+            problems.append(
+                f"{stream}: audit says {emitted} rows emitted, STG has {stg}, loader rejected {loader_rejected}"
+            )
     return problems
 
 
@@ -142,16 +150,23 @@ def test_scenario_on_live_oracle(name, schema, exports, tmp_path):
     changes = tuple(c for s in steps if isinstance(s, sc.Dbt) for c in s.catalog_changes)
     with connect(owner, password) as con:
         facts = sc.live_facts(con, owner)
-        problems = sc.check(facts, sc.catalog_tables(changes=changes), before=before, marts=sc.marts(),
-                            history=HISTORY if name == "snapshots" else [])
+        problems = sc.check(
+            facts,
+            sc.catalog_tables(changes=changes),
+            before=before,
+            marts=sc.marts(),
+            history=HISTORY if name == "snapshots" else [],
+        )
         if name in ("first_load", "second_load", "interrupted_load"):
             problems += audit_mismatches(con, owner)
         if reader:
             for table, seen in reader.seen.items():
                 allowed = {counts_before[table], facts[table]["rows"]}
                 if not seen <= allowed:
-                    problems.append(f"a reader saw {table} with {sorted(seen - allowed)} rows during the load "
-                                    f"(before {counts_before[table]}, after {facts[table]['rows']})")
+                    problems.append(
+                        f"a reader saw {table} with {sorted(seen - allowed)} rows during the load "
+                        f"(before {counts_before[table]}, after {facts[table]['rows']})"
+                    )
         if name == "second_load":
             dw_tables = [t["dw_table"] for t in sc.catalog_tables()]
             oracle_dw = sc.dw_rows(con, dw_tables, owner)
@@ -162,8 +177,10 @@ def test_scenario_on_live_oracle(name, schema, exports, tmp_path):
                 duck_dw = sc.dw_rows(dcon.cursor(), dw_tables)
             for table in dw_tables:
                 if oracle_dw[table] != duck_dw[table]:
-                    problems.append(f"{table}: Oracle and DuckDB DW rows differ "
-                                    f"({len(oracle_dw[table])} / {len(duck_dw[table])} rows)")
+                    problems.append(
+                        f"{table}: Oracle and DuckDB DW rows differ "
+                        f"({len(oracle_dw[table])} / {len(duck_dw[table])} rows)"
+                    )
             # a rerun of the last load and dbt run changes nothing (not even DW_LAST_UPDATED)
             full_before = _all_rows(con, owner, dw_tables)
             again = pipe.run((sc.Load(2), sc.Dbt()), exports)

@@ -9,6 +9,7 @@ test_oracle_simulator.py for its negative control). The first load and first dbt
 types equal to STG types, no column type changed since the first run, no HCC, a key on DW_ID,
 marts, the run log, history tables, and row counts reconciling with the rejects.
 A check that fails for want of a product change says so ("needs the issue-12 product change")."""
+
 from __future__ import annotations
 
 import json
@@ -20,7 +21,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tests"))
-from oracle_sim import scenarios as sc  # noqa: E402
+from oracle_sim import scenarios as sc
 
 HISTORY = ["DW_MOLO_CONTACTS_HIST", "DW_STELLAR_CUSTOMERS_HIST"]
 
@@ -47,7 +48,7 @@ def base(work, exports):
 def reconciliation(exports: list[Path], steps: tuple, facts: dict, base_facts: dict) -> dict | None:
     """RECORDs per stream of the scenario's one load after the base, and the rejects it added
     beyond the tap's (None when the scenario has no single successful load to reconcile)."""
-    loads = [s for s in steps[len(sc.BASE):] if isinstance(s, sc.Load)]
+    loads = [s for s in steps[len(sc.BASE) :] if isinstance(s, sc.Load)]
     if len(loads) != 1 or not loads[0].expect_ok:
         return None
     counts = sc.records(exports[loads[0].export - 1])
@@ -67,11 +68,19 @@ def test_scenario(name, base, exports, work, tmp_path):
     facts, base_facts = sc.sim_facts(state), sc.sim_facts(base["state"])
     changes = tuple(c for s in steps if isinstance(s, sc.Dbt) for c in s.catalog_changes)
     loaded = reconciliation(exports, steps, facts, base_facts)
-    problems = sc.check(facts, sc.catalog_tables(changes=changes), before=base_facts, marts=sc.marts(),
-                        history=HISTORY if name == "snapshots" else [], loaded=loaded)
+    problems = sc.check(
+        facts,
+        sc.catalog_tables(changes=changes),
+        before=base_facts,
+        marts=sc.marts(),
+        history=HISTORY if name == "snapshots" else [],
+        loaded=loaded,
+    )
     if name == "text_over_catalog_size" and loaded["rejects_added"] != 0:
-        problems.append(f"texts over the catalog size gave {loaded['rejects_added']} rejects: a catalog size is a "
-                        "hint, the value fits the column " + sc.PRODUCT.format("item 1"))
+        problems.append(
+            f"texts over the catalog size gave {loaded['rejects_added']} rejects: a catalog size is a "
+            "hint, the value fits the column " + sc.PRODUCT.format("item 1")
+        )
     if name == "text_over_column_limit":
         failed = next(line for line in log if "load export 2" in line)
         if "RULES" not in failed or "16384" not in failed.replace(",", ""):

@@ -5,6 +5,7 @@ dbt runs (in a subprocess) against the `oracle` target with a stubbed `oracledb`
 statements and the compiled data tests are parsed with sqlglot (dialect oracle) and checked for
 Oracle-specific rules.
 """
+
 from __future__ import annotations
 
 import json
@@ -15,9 +16,8 @@ from pathlib import Path
 
 import pytest
 import sqlglot
-from sqlglot import exp
-
 from conftest import TRANSFORM_DIR
+from sqlglot import exp
 
 STUB = Path(__file__).resolve().parent / "oracle_stub.py"
 # snapshots run through the stub (the SQL is one macro's; their data tests are compiled for all)
@@ -27,15 +27,42 @@ HISTORY_CHECKED = ["dw_molo_contacts_hist", "dw_stellar_coupons_hist"]
 @pytest.fixture(scope="module")
 def oracle_run(tmp_path_factory):
     work = tmp_path_factory.mktemp("dbt_oracle_stub")
-    common = ["--project-dir", str(TRANSFORM_DIR), "--profiles-dir", str(TRANSFORM_DIR), "--target", "oracle",
-              "--threads", "2", "--target-path", str(work / "target"), "--log-path", str(work / "logs"),
-              "--log-level-file", "none"]
-    invocations = [["run", *common], ["compile", "--select", "test_type:data", *common],
-                   ["snapshot", "--select", *HISTORY_CHECKED, *common]]
-    env = {"PATH": "/usr/bin:/bin", "ORACLE_USER": "marina_app", "ORACLE_PASSWORD": "not-used",
-           "ORACLE_DSN": "stub.invalid:1522/marina_high", "ORACLE_SCHEMA": "marina", "DBT_TARGET": "oracle"}
-    proc = subprocess.run([sys.executable, str(STUB), str(work / "out.json"), json.dumps(invocations)],
-                          env=env, capture_output=True, text=True, timeout=600)
+    common = [
+        "--project-dir",
+        str(TRANSFORM_DIR),
+        "--profiles-dir",
+        str(TRANSFORM_DIR),
+        "--target",
+        "oracle",
+        "--threads",
+        "2",
+        "--target-path",
+        str(work / "target"),
+        "--log-path",
+        str(work / "logs"),
+        "--log-level-file",
+        "none",
+    ]
+    invocations = [
+        ["run", *common],
+        ["compile", "--select", "test_type:data", *common],
+        ["snapshot", "--select", *HISTORY_CHECKED, *common],
+    ]
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "ORACLE_USER": "marina_app",
+        "ORACLE_PASSWORD": "not-used",
+        "ORACLE_DSN": "stub.invalid:1522/marina_high",
+        "ORACLE_SCHEMA": "marina",
+        "DBT_TARGET": "oracle",
+    }
+    proc = subprocess.run(
+        [sys.executable, str(STUB), str(work / "out.json"), json.dumps(invocations)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     data = json.loads((work / "out.json").read_text())
     for r in data["results"]:
@@ -43,8 +70,9 @@ def oracle_run(tmp_path_factory):
     first, last = data["results"][-1]["statements"]  # `dbt snapshot`: checked on its own
     data["snapshot_statements"] = data["statements"][first:last]
     data["statements"] = data["statements"][:first]
-    data["compiled_tests"] = {f"{p.parent.name}/{p.name}": p.read_text()
-                              for p in (work / "target" / "compiled").rglob("*.sql")}
+    data["compiled_tests"] = {
+        f"{p.parent.name}/{p.name}": p.read_text() for p in (work / "target" / "compiled").rglob("*.sql")
+    }
     return data
 
 
@@ -79,25 +107,33 @@ def _oracle_rules(sql: str) -> None:
     assert not re.search(r"\b(md5|strftime|hugeint)\s*\(|::|\b(true|false)\b|\blimit\s+\d", code, re.I)
 
 
-@pytest.mark.parametrize("table", ["DW_MOLO_SLIPS", "DW_STELLAR_HOLIDAYS", "DW_STELLAR_COUPONS",
-                                   "DW_STELLAR_BOOKING_ACCESSORIES"])
+@pytest.mark.parametrize(
+    "table", ["DW_MOLO_SLIPS", "DW_STELLAR_HOLIDAYS", "DW_STELLAR_COUPONS", "DW_STELLAR_BOOKING_ACCESSORIES"]
+)
 def test_incremental_merge_is_oracle_merge_on_dw_id(oracle_run, table):
     merge = sqlglot.parse_one(_merge_of(oracle_run, table), dialect="oracle")
     assert isinstance(merge, exp.Merge)
     assert merge.this.name.upper() == table
     on = merge.args["on"].sql(dialect="oracle").upper()
     assert "DBT_INTERNAL_SOURCE.DW_ID = DBT_INTERNAL_DEST.DW_ID" in on
-    updated = {e.this.name.upper() for w in merge.find_all(exp.When) for e in w.find_all(exp.EQ)
-               if isinstance(e.this, exp.Column) and e.this.table.upper() == "DBT_INTERNAL_DEST"}
+    updated = {
+        e.this.name.upper()
+        for w in merge.find_all(exp.When)
+        for e in w.find_all(exp.EQ)
+        if isinstance(e.this, exp.Column) and e.this.table.upper() == "DBT_INTERNAL_DEST"
+    }
     assert "DW_LAST_UPDATED" in updated and "DW_IS_DELETED" in updated
     assert "DW_LAST_INSERTED" not in updated, "DW_LAST_INSERTED is set on insert only"
     assert "DW_ID" not in updated, "ORA-38104: the ON column cannot be updated"
 
 
-@pytest.mark.parametrize("table,key_text", [
-    ("DW_STELLAR_HOLIDAYS", "TO_CHAR(t.HOLIDAY_DATE, 'YYYY-MM-DD')"),
-    ("DW_MOLO_SLIPS", "TO_CHAR(t.ID)"),
-])
+@pytest.mark.parametrize(
+    "table,key_text",
+    [
+        ("DW_STELLAR_HOLIDAYS", "TO_CHAR(t.HOLIDAY_DATE, 'YYYY-MM-DD')"),
+        ("DW_MOLO_SLIPS", "TO_CHAR(t.ID)"),
+    ],
+)
 def test_incremental_select_uses_oracle_functions(oracle_run, table, key_text):
     sql = _model_select_of(oracle_run, table)
     _oracle_rules(sql)
@@ -155,9 +191,14 @@ def test_staging_view_casts_numbers_and_dates_but_not_text(oracle_run):
     assert "TO_CHAR(SDC_ROW_HASH) as SDC_ROW_HASH" in view
 
 
-@pytest.mark.parametrize("yml,test", [("stg_molo__slips.yml", "marina_audit_reconciles"),
-                                      ("stg_stellar__holidays.yml", "marina_duplicate_keys"),
-                                      ("dw_stellar_holidays.yml", "marina_unique_combination")])
+@pytest.mark.parametrize(
+    "yml,test",
+    [
+        ("stg_molo__slips.yml", "marina_audit_reconciles"),
+        ("stg_stellar__holidays.yml", "marina_duplicate_keys"),
+        ("dw_stellar_holidays.yml", "marina_unique_combination"),
+    ],
+)
 def test_custom_data_tests_compile_to_oracle_sql(oracle_run, yml, test):
     hits = [sql for name, sql in oracle_run["compiled_tests"].items() if name.startswith(f"{yml}/{test}")]
     assert len(hits) == 1
@@ -167,6 +208,7 @@ def test_custom_data_tests_compile_to_oracle_sql(oracle_run, yml, test):
 
 def _history_tables() -> list[str]:
     import yaml
+
     doc = yaml.safe_load((TRANSFORM_DIR / "snapshots" / "marina_history.yml").read_text())
     return [s["config"]["alias"].upper() for s in doc["snapshots"]]
 
@@ -177,15 +219,19 @@ def test_snapshots_merge_without_ora_hash(oracle_run):
     tables = [name.upper() for name in HISTORY_CHECKED]
     assert set(tables) <= set(_history_tables())
     for table in tables:
-        (ctas,) = [s for s in statements if re.search(rf"create\s+global\s+temporary\s+table\s+\S*o\$pt_{table}\d*\s", s, re.I)]
+        (ctas,) = [
+            s for s in statements if re.search(rf"create\s+global\s+temporary\s+table\s+\S*o\$pt_{table}\d*\s", s, re.I)
+        ]
         body = re.split(r"\bas\b", ctas, maxsplit=1, flags=re.I)[1]
         _oracle_rules(body)
         sqlglot.parse_one(body, dialect="oracle")
         # version id: md5 hex of key and version timestamp, as DW_ID; the timestamp in an explicit
         # format down to microseconds (the session's NLS format may have no fractions: ORA-30926)
-        assert ("LOWER(RAWTOHEX(STANDARD_HASH(TO_CHAR(TO_CHAR(DW_ID) || '|' || "
-                "TO_CHAR(coalesce(DW_DELETED_AT, DW_LAST_UPDATED), 'YYYY-MM-DD HH24:MI:SS.FF6')), "
-                "'MD5'))) as DW_VERSION_ID") in body
+        assert (
+            "LOWER(RAWTOHEX(STANDARD_HASH(TO_CHAR(TO_CHAR(DW_ID) || '|' || "
+            "TO_CHAR(coalesce(DW_DELETED_AT, DW_LAST_UPDATED), 'YYYY-MM-DD HH24:MI:SS.FF6')), "
+            "'MD5'))) as DW_VERSION_ID"
+        ) in body
         assert "snapshotted_data.DW_ROW_HASH != source_data.DW_ROW_HASH" in body
         assert "snapshotted_data.DW_IS_DELETED != source_data.DW_IS_DELETED" in body
         # a key gone from the DW table: its version closes at the run timestamp (snapshot_get_time)
@@ -200,8 +246,11 @@ def test_snapshots_merge_without_ora_hash(oracle_run):
 def test_history_data_tests_compile_to_oracle_sql(oracle_run):
     tables = _history_tables()
     for test in ("marina_scd_versions", "marina_scd_current"):
-        hits = {name: sql for name, sql in oracle_run["compiled_tests"].items()
-                if name.startswith(f"marina_history.yml/{test}_")}
+        hits = {
+            name: sql
+            for name, sql in oracle_run["compiled_tests"].items()
+            if name.startswith(f"marina_history.yml/{test}_")
+        }
         assert len(hits) == len(tables), test
         for sql in hits.values():
             _oracle_rules(sql)

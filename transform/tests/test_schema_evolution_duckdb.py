@@ -10,6 +10,7 @@ the table's staging view and DW model:
      loader added the STG column, the DW model adds it; the soft-deleted row gets NULL;
   3. load e3 (BERTH changed for one key), dbt run -> merges normally.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -18,19 +19,21 @@ import shutil
 import subprocess
 from pathlib import Path
 
-import pytest
-import yaml
-
 import generate_models as gm
+import pytest
 import staging_db as sdb
+import yaml
 from conftest import run_dbt
 
 REPO = gm.TRANSFORM_DIR.parent
 LOADER = REPO / ".meltano" / "loaders" / "target-oracle" / "venv" / "bin" / "target-oracle"
 STREAM = "molo_reserved_words"
 ENTRY = {
-    "stream": STREAM, "system": "molo", "source_file": "ReservedWords.csv",
-    "staging_table": "STG_MOLO_RESERVED_WORDS", "dw_table": "DW_MOLO_RESERVED_WORDS",
+    "stream": STREAM,
+    "system": "molo",
+    "source_file": "ReservedWords.csv",
+    "staging_table": "STG_MOLO_RESERVED_WORDS",
+    "dw_table": "DW_MOLO_RESERVED_WORDS",
     "primary_key": ["ROWS"],
     "columns": [
         {"name": "ROWS", "source": "Rows", "oracle_type": "NUMBER(10,0)"},
@@ -40,9 +43,12 @@ ENTRY = {
 }
 BERTH = {"name": "BERTH", "source": "Berth", "oracle_type": "NVARCHAR2(50)"}
 KEY = "molo/backup_{}.zip"
-SIDE_TYPES = {"VARCHAR": {"type": ["string", "null"]}, "BIGINT": {"type": ["integer", "null"]},
-              "TIMESTAMP": {"type": ["string", "null"], "format": "date-time"},
-              "BOOLEAN": {"type": ["boolean", "null"]}}
+SIDE_TYPES = {
+    "VARCHAR": {"type": ["string", "null"]},
+    "BIGINT": {"type": ["integer", "null"]},
+    "TIMESTAMP": {"type": ["string", "null"], "format": "date-time"},
+    "BOOLEAN": {"type": ["boolean", "null"]},
+}
 
 
 def json_schema(oracle_type: str) -> dict:
@@ -61,25 +67,48 @@ def messages(entry: dict, export: str, rows: list[dict], version: int) -> list[d
     """What the tap sends for one export of the table: SCHEMA (with the side streams the DW
     model and the run log read), RECORDs, ACTIVATE_VERSION, STATE."""
     props = {c["name"].lower(): json_schema(c["oracle_type"]) for c in entry["columns"]}
-    props.update({
-        "_sdc_source_key": {"type": ["string", "null"]}, "_sdc_source_member": {"type": ["string", "null"]},
-        "_sdc_row_number": {"type": ["integer", "null"]},
-        "_sdc_exported_at": {"type": ["string", "null"], "format": "date-time"},
-        "_sdc_extra": {"type": ["object", "null"]}, "_sdc_row_hash": {"type": ["string", "null"]},
-    })
-    out = [{"type": "SCHEMA", "stream": s, "key_properties": [],
-            "schema": {"type": "object", "properties": {n.lower(): SIDE_TYPES[typ] for n, typ, _ in cols}}}
-           for s, cols in (("marina_rejects", gm.REJECTS_COLUMNS), ("marina_load_audit", gm.AUDIT_COLUMNS))]
-    out.append({"type": "SCHEMA", "stream": STREAM, "key_properties": ["rows"],
-                "schema": {"type": "object", "properties": props}})
+    props.update(
+        {
+            "_sdc_source_key": {"type": ["string", "null"]},
+            "_sdc_source_member": {"type": ["string", "null"]},
+            "_sdc_row_number": {"type": ["integer", "null"]},
+            "_sdc_exported_at": {"type": ["string", "null"], "format": "date-time"},
+            "_sdc_extra": {"type": ["object", "null"]},
+            "_sdc_row_hash": {"type": ["string", "null"]},
+        }
+    )
+    out = [
+        {
+            "type": "SCHEMA",
+            "stream": s,
+            "key_properties": [],
+            "schema": {"type": "object", "properties": {n.lower(): SIDE_TYPES[typ] for n, typ, _ in cols}},
+        }
+        for s, cols in (("marina_rejects", gm.REJECTS_COLUMNS), ("marina_load_audit", gm.AUDIT_COLUMNS))
+    ]
+    out.append(
+        {
+            "type": "SCHEMA",
+            "stream": STREAM,
+            "key_properties": ["rows"],
+            "schema": {"type": "object", "properties": props},
+        }
+    )
     for number, row in enumerate(rows, start=1):
         record = {c["name"].lower(): row.get(c["name"]) for c in entry["columns"]}
-        record.update(_sdc_source_key=KEY.format(export), _sdc_source_member="ReservedWords.csv",
-                      _sdc_row_number=number, _sdc_exported_at="2025-01-01T00:00:00", _sdc_extra=None,
-                      _sdc_row_hash=row_hash(entry["columns"], row))
+        record.update(
+            _sdc_source_key=KEY.format(export),
+            _sdc_source_member="ReservedWords.csv",
+            _sdc_row_number=number,
+            _sdc_exported_at="2025-01-01T00:00:00",
+            _sdc_extra=None,
+            _sdc_row_hash=row_hash(entry["columns"], row),
+        )
         out.append({"type": "RECORD", "stream": STREAM, "record": record, "version": version})
-    out += [{"type": "ACTIVATE_VERSION", "stream": STREAM, "version": version},
-            {"type": "STATE", "value": {"export": export}}]
+    out += [
+        {"type": "ACTIVATE_VERSION", "stream": STREAM, "version": version},
+        {"type": "STATE", "value": {"export": export}},
+    ]
     return out
 
 
@@ -87,8 +116,9 @@ def load(work: Path, db: Path, msgs: list[dict]) -> None:
     config = work / "loader.json"
     config.write_text(json.dumps({"duckdb_path": str(db)}))
     lines = "".join(json.dumps(m) + "\n" for m in msgs)
-    done = subprocess.run([str(LOADER), "--config", str(config)], input=lines, text=True,
-                          capture_output=True, timeout=300, check=False)
+    done = subprocess.run(
+        [str(LOADER), "--config", str(config)], input=lines, text=True, capture_output=True, timeout=300, check=False
+    )
     assert done.returncode == 0, done.stderr[-3000:]
 
 
@@ -113,21 +143,25 @@ def project(work: Path, entry: dict) -> Path:
 
 
 def dbt_run(work: Path, db: Path, root: Path):
-    res = run_dbt(["run", "-s", "stg_molo__reserved_words", "dw_molo_reserved_words"], work,
-                  env={"MARINA_DUCKDB_PATH": str(db)}, project_dir=root)
+    res = run_dbt(
+        ["run", "-s", "stg_molo__reserved_words", "dw_molo_reserved_words"],
+        work,
+        env={"MARINA_DUCKDB_PATH": str(db)},
+        project_dir=root,
+    )
     assert res.success, res.exception or [str(r.message) for r in res.result.results]
     # dbt-duckdb keeps the file open in this process for its next invocation; the loader runs
     # in another process and needs the file's lock.
     from dbt.adapters.duckdb.connections import DuckDBConnectionManager
 
-    if DuckDBConnectionManager._ENV is not None:  # noqa: SLF001
-        DuckDBConnectionManager._ENV.close()  # noqa: SLF001
-        DuckDBConnectionManager._ENV = None  # noqa: SLF001
+    if DuckDBConnectionManager._ENV is not None:
+        DuckDBConnectionManager._ENV.close()
+        DuckDBConnectionManager._ENV = None
     return res
 
 
 def dw_rows(db: Path) -> dict[int, dict]:
-    return {int(r["ROWS"]): r for r in sdb.query(db, 'select * from main.DW_MOLO_RESERVED_WORDS')}
+    return {int(r["ROWS"]): r for r in sdb.query(db, "select * from main.DW_MOLO_RESERVED_WORDS")}
 
 
 @pytest.fixture(scope="module")
@@ -138,8 +172,11 @@ def evolution(tmp_path_factory):
     db = work / "marina.duckdb"
     out = {"db": db}
     root = project(work, ENTRY)
-    e1 = [{"ROWS": 1, "COMMENT": "first", "LEVEL": 3}, {"ROWS": 2, "COMMENT": "x" * 300, "LEVEL": None},
-          {"ROWS": 3, "COMMENT": None, "LEVEL": 1}]
+    e1 = [
+        {"ROWS": 1, "COMMENT": "first", "LEVEL": 3},
+        {"ROWS": 2, "COMMENT": "x" * 300, "LEVEL": None},
+        {"ROWS": 3, "COMMENT": None, "LEVEL": 1},
+    ]
     load(work, db, messages(ENTRY, "e1", e1, 1))
     dbt_run(work, db, root)
     out["d1"] = dw_rows(db)
@@ -147,8 +184,10 @@ def evolution(tmp_path_factory):
     v2 = {**ENTRY, "columns": [*ENTRY["columns"], BERTH]}
     root = project(work, v2)
     out["stg_sql"] = (root / "models/staging/molo/stg_molo__reserved_words.sql").read_text()
-    e2 = [{"ROWS": 1, "COMMENT": "first", "LEVEL": 3, "BERTH": "A1"},
-          {"ROWS": 2, "COMMENT": "x" * 300, "LEVEL": None, "BERTH": "B2"}]  # 3 gone
+    e2 = [
+        {"ROWS": 1, "COMMENT": "first", "LEVEL": 3, "BERTH": "A1"},
+        {"ROWS": 2, "COMMENT": "x" * 300, "LEVEL": None, "BERTH": "B2"},
+    ]  # 3 gone
     load(work, db, messages(v2, "e2", e2, 2))
     out["stg2"] = sdb.query(db, "select * from main.STG_MOLO_RESERVED_WORDS order by 1")
     dbt_run(work, db, root)
@@ -158,8 +197,9 @@ def evolution(tmp_path_factory):
     load(work, db, messages(v2, "e3", e3, 3))
     dbt_run(work, db, root)
     out["d3"] = dw_rows(db)
-    out["indexes"] = sdb.query(db, "select index_name, is_unique, sql from duckdb_indexes() "
-                                   "where table_name = 'DW_MOLO_RESERVED_WORDS'")
+    out["indexes"] = sdb.query(
+        db, "select index_name, is_unique, sql from duckdb_indexes() where table_name = 'DW_MOLO_RESERVED_WORDS'"
+    )
     return out
 
 
@@ -179,8 +219,9 @@ def test_a_new_catalog_column_is_added_by_the_loader_and_the_dw_model(evolution)
     assert (d2[1]["BERTH"], d2[2]["BERTH"]) == ("A1", "B2")
     gone = d2[3]
     assert (gone["DW_IS_DELETED"], gone["BERTH"]) == (1, None)
-    assert {k: v for k, v in gone.items() if k not in ("BERTH", "DW_IS_DELETED", "DW_DELETED_AT", "DW_SOURCE_KEY")} \
-        == {k: v for k, v in d1[3].items() if k not in ("DW_IS_DELETED", "DW_DELETED_AT", "DW_SOURCE_KEY")}
+    assert {k: v for k, v in gone.items() if k not in ("BERTH", "DW_IS_DELETED", "DW_DELETED_AT", "DW_SOURCE_KEY")} == {
+        k: v for k, v in d1[3].items() if k not in ("DW_IS_DELETED", "DW_DELETED_AT", "DW_SOURCE_KEY")
+    }
     assert d2[1]["DW_LAST_INSERTED"] == d1[1]["DW_LAST_INSERTED"]
 
 
@@ -193,4 +234,5 @@ def test_the_next_run_merges_normally(evolution):
 
 def test_dw_id_has_a_unique_index(evolution):
     assert [(name, unique) for name, unique, _ in (tuple(r.values()) for r in evolution["indexes"])] == [
-        ("DW_MOLO_RESERVED_WORDS_PK", True)]
+        ("DW_MOLO_RESERVED_WORDS_PK", True)
+    ]

@@ -10,6 +10,7 @@ does, staging_db.py):
 The expected versions are computed here from that plan (a model of the DW semantics: a version per
 change of content or delete flag, from the run that made it; a purged key's version is closed).
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -17,14 +18,15 @@ import re
 
 import duckdb
 import pytest
+import staging_db as sdb
 import yaml
+from conftest import TRANSFORM_DIR, run_dbt
 from dbt.cli.main import dbtRunner
 
-import staging_db as sdb
-from conftest import TRANSFORM_DIR, run_dbt
-
 ENTRIES = yaml.safe_load((TRANSFORM_DIR / "snapshots" / "marina_history.yml").read_text())["snapshots"]
-META = yaml.safe_load((TRANSFORM_DIR / "dbt_project.yml").read_text())["snapshots"]["marina"]["+snapshot_meta_column_names"]
+META = yaml.safe_load((TRANSFORM_DIR / "dbt_project.yml").read_text())["snapshots"]["marina"][
+    "+snapshot_meta_column_names"
+]
 VALID_FROM, VALID_TO = META["dbt_valid_from"], META["dbt_valid_to"]
 
 
@@ -46,7 +48,7 @@ SOURCE_KEY = "{}/export_e{}"
 
 
 def _value(oracle_type: str, n: int):
-    base = oracle_type.split("(")[0].upper()
+    base = oracle_type.split("(", maxsplit=1)[0].upper()
     if base == "NUMBER":
         return n
     if base == "DATE":
@@ -59,8 +61,11 @@ def _value(oracle_type: str, n: int):
 def payload_column(stream: str) -> str:
     """The first non-key text column: the one column an update changes."""
     t = sdb.CATALOG[stream]
-    return next(c["name"] for c in t["columns"]
-                if c["name"] not in t["primary_key"] and c["oracle_type"].split("(")[0] in ("NVARCHAR2", "NCLOB"))
+    return next(
+        c["name"]
+        for c in t["columns"]
+        if c["name"] not in t["primary_key"] and c["oracle_type"].split("(")[0] in ("NVARCHAR2", "NCLOB")
+    )
 
 
 def row(stream: str, key: int, payload: str) -> dict:
@@ -82,8 +87,10 @@ def expected_versions(exports: list[dict], run_at: list[dt.datetime]) -> dict[in
                 states.setdefault(key, []).append([at, state])
     out = {}
     for key, versions in states.items():
-        out[key] = [(at, versions[i + 1][0] if i + 1 < len(versions) else None, *state)
-                    for i, (at, state) in enumerate(versions)]
+        out[key] = [
+            (at, versions[i + 1][0] if i + 1 < len(versions) else None, *state)
+            for i, (at, state) in enumerate(versions)
+        ]
     return out
 
 
@@ -96,13 +103,16 @@ def history(db, table: str) -> dict[str, list[dict]]:
 
 
 def _utc_now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
 
 def last_change(db) -> dt.datetime:
     """The run timestamp of the last DW run: the latest DW_LAST_UPDATED / DW_DELETED_AT."""
-    parts = [f"select max(greatest(DW_LAST_UPDATED, coalesce(DW_DELETED_AT, DW_LAST_UPDATED))) as T "
-             f"from main.{sdb.CATALOG[s]['dw_table']}" for s in HIST]
+    parts = [
+        f"select max(greatest(DW_LAST_UPDATED, coalesce(DW_DELETED_AT, DW_LAST_UPDATED))) as T "
+        f"from main.{sdb.CATALOG[s]['dw_table']}"
+        for s in HIST
+    ]
     return sdb.query(db, f"select max(T) as T from ({' union all '.join(parts)})")[0]["T"]
 
 
@@ -134,8 +144,7 @@ def scenario(tmp_path_factory):
     for i, rows in enumerate(EXPORTS):
         for stream in HIST:
             system = sdb.CATALOG[stream]["system"]
-            sdb.load_export(db, stream, SOURCE_KEY.format(system, i + 1),
-                            [row(stream, k, p) for k, p in rows.items()])
+            sdb.load_export(db, stream, SOURCE_KEY.format(system, i + 1), [row(stream, k, p) for k, p in rows.items()])
         if i < 2:  # as the Meltano job: the DW models, then their snapshots, in one build
             invoke("build", *upstream, "--resource-type", "model", "--resource-type", "snapshot")
             out["run_at"].append(last_change(db))
@@ -145,8 +154,10 @@ def scenario(tmp_path_factory):
     con = duckdb.connect(str(db))
     try:
         for stream in HIST:
-            con.execute(f"delete from main.{sdb.CATALOG[stream]['dw_table']} where DW_ID = ?",
-                        [sdb.dw_id(stream, row(stream, PURGED, "a"))])
+            con.execute(
+                f"delete from main.{sdb.CATALOG[stream]['dw_table']} where DW_ID = ?",
+                [sdb.dw_id(stream, row(stream, PURGED, "a"))],
+            )
     finally:
         con.close()
     out["test_behind"] = invoke("test", "--select", "tag:history", check=False)
@@ -199,7 +210,10 @@ def test_current_version_starts_at_the_dw_change(scenario, stream):
         assert rows[-1][VALID_TO] is None and all(r[VALID_TO] is not None for r in rows[:-1])
         assert rows[-1][VALID_FROM] == (current["DW_DELETED_AT"] or current["DW_LAST_UPDATED"])
         assert rows[0][VALID_FROM] == current["DW_LAST_INSERTED"]
-        assert (rows[-1]["DW_ROW_HASH"], rows[-1]["DW_IS_DELETED"]) == (current["DW_ROW_HASH"], current["DW_IS_DELETED"])
+        assert (rows[-1]["DW_ROW_HASH"], rows[-1]["DW_IS_DELETED"]) == (
+            current["DW_ROW_HASH"],
+            current["DW_IS_DELETED"],
+        )
 
 
 def test_one_run_timestamp_per_round(scenario):
@@ -214,8 +228,9 @@ def test_first_history_is_one_version_per_inserted_key(scenario):
 
 
 def test_unchanged_keys_get_no_new_version(scenario):
-    unchanged = [k for k, versions in _expected(scenario).items()
-                 if versions[-1][0] != scenario["run_at"][2] and k != PURGED]
+    unchanged = [
+        k for k, versions in _expected(scenario).items() if versions[-1][0] != scenario["run_at"][2] and k != PURGED
+    ]
     assert unchanged
     before, after = scenario["histories"][1], scenario["histories"][2]
     for stream in HIST:
@@ -227,8 +242,11 @@ def test_unchanged_keys_get_no_new_version(scenario):
 def _test_results(res) -> dict[tuple[str, str], tuple[str, int]]:
     """(generic test name, history table) -> (status, failures) of the data tests in a dbt result."""
     alias = {f"snapshot.marina.{e['name']}": e["config"]["alias"] for e in ENTRIES}
-    return {(r.node.test_metadata.name, alias[r.node.attached_node]): (str(r.status), r.failures)
-            for r in res.result.results if r.node.resource_type == "test"}
+    return {
+        (r.node.test_metadata.name, alias[r.node.attached_node]): (str(r.status), r.failures)
+        for r in res.result.results
+        if r.node.resource_type == "test"
+    }
 
 
 def test_history_data_tests_flag_a_history_behind_the_dw(scenario):
@@ -246,5 +264,6 @@ def test_history_data_tests_flag_a_history_behind_the_dw(scenario):
 def test_history_data_tests_pass_on_a_complete_history(scenario):
     after = _test_results(scenario["build"])
     assert len(after) == 2 * len(HIST) and set(after.values()) == {("pass", 0)}
-    assert sorted(str(r.status) for r in scenario["build"].result.results if r.node.resource_type == "snapshot") \
-        == ["success"] * len(HIST)
+    assert sorted(str(r.status) for r in scenario["build"].result.results if r.node.resource_type == "snapshot") == [
+        "success"
+    ] * len(HIST)

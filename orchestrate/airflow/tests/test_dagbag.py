@@ -57,8 +57,7 @@ def test_dags_match_the_schedules(monkeypatch, schedules):
         assert str(dag.timetable.timezone) == "UTC"  # meltano.yml's times are UTC
         tasks = chain(dag)
         assert [t.bash_command for t in tasks] == [
-            shlex.join([MELTANO, "--environment=prod", "run", *task.split()])
-            for task in schedule["job"]["tasks"]
+            shlex.join([MELTANO, "--environment=prod", "run", *task.split()]) for task in schedule["job"]["tasks"]
         ]
         for task in tasks:
             assert task.cwd == str(ROOT)

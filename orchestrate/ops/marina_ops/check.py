@@ -3,6 +3,7 @@
 Every check gives one line; none can stop the others: an unexpected error is a FAIL line too
 (its traceback only with --debug), and the summary is always printed.
 """
+
 from __future__ import annotations
 
 import traceback
@@ -20,11 +21,14 @@ def guarded(name: str, check: Callable[[], Result | list[Result]], debug: bool =
         result = check()
     except WarehouseError as exc:  # e.g. a refused DBT_TARGET
         return [Result(name, "FAIL", str(exc))]
-    except Exception as exc:  # noqa: BLE001 - a check must not hide the others
+    except Exception as exc:
         if debug:
             traceback.print_exc()
-        return [Result(name, "FAIL", f"unexpected {type(exc).__name__}: {exc} "
-                                     "(`marina-ops check --debug` shows the traceback)")]
+        return [
+            Result(
+                name, "FAIL", f"unexpected {type(exc).__name__}: {exc} (`marina-ops check --debug` shows the traceback)"
+            )
+        ]
     return result if isinstance(result, list) else [result]
 
 

@@ -9,6 +9,7 @@ staging/prod environments map (MARINA_<SYSTEM>_BUCKET / _PREFIX, ORACLE_*) and m
 defaults (in dev only: exports under <project root>/output/exports/<system>; DuckDB
 <root>/output/marina.duckdb when DBT_TARGET is duckdb).
 """
+
 from __future__ import annotations
 
 import json
@@ -20,11 +21,28 @@ from .env import Env
 SYSTEMS = ("molo", "stellar")
 TAP = "tap-marina-s3"
 TARGET = "target-oracle"
-TAP_SETTINGS = [f"{s}_{k}" for s in SYSTEMS
-                for k in ("enabled", "bucket", "path", "prefix", "key_pattern", "max_export_age_hours")] + [
-    "late_export", "aws_region", "aws_access_key_id", "aws_secret_access_key", "aws_session_token", "aws_profile", "endpoint_url"]
-TARGET_SETTINGS = ["sqlalchemy_url", "duckdb_path", "oracle_user", "oracle_password", "oracle_dsn",
-                   "oracle_config_dir", "oracle_wallet_location", "oracle_wallet_password", "default_target_schema"]
+TAP_SETTINGS = [
+    f"{s}_{k}" for s in SYSTEMS for k in ("enabled", "bucket", "path", "prefix", "key_pattern", "max_export_age_hours")
+] + [
+    "late_export",
+    "aws_region",
+    "aws_access_key_id",
+    "aws_secret_access_key",
+    "aws_session_token",
+    "aws_profile",
+    "endpoint_url",
+]
+TARGET_SETTINGS = [
+    "sqlalchemy_url",
+    "duckdb_path",
+    "oracle_user",
+    "oracle_password",
+    "oracle_dsn",
+    "oracle_config_dir",
+    "oracle_wallet_location",
+    "oracle_wallet_password",
+    "default_target_schema",
+]
 DEFAULT_PATTERNS = {"molo": "*.zip", "stellar": "*-DATA.sql.gz"}
 
 
@@ -37,8 +55,7 @@ def from_meltano(env: Env, plugin: str, meltano: str) -> dict:
     if environment := envmod.get(env, "MELTANO_ENVIRONMENT"):
         cmd.append(f"--environment={environment}")
     cmd += ["config", "--unsafe", "print", "--format=json", plugin]
-    proc = subprocess.run(cmd, env=dict(env), cwd=envmod.project_root(env), capture_output=True, text=True,
-                          timeout=120)
+    proc = subprocess.run(cmd, env=dict(env), cwd=envmod.project_root(env), capture_output=True, text=True, timeout=120)
     if proc.returncode != 0:
         last = (proc.stderr.strip().splitlines() or ["(no output)"])[-1]
         raise ConfigError(f"`{' '.join(cmd)}` failed: {last}")
@@ -71,8 +88,11 @@ def target_from_env(env: Env) -> dict:
             cfg[f"oracle_{key}"] = envmod.get(env, f"ORACLE_{key.upper()}")
     if "default_target_schema" not in cfg and envmod.get(env, "ORACLE_SCHEMA"):
         cfg["default_target_schema"] = envmod.get(env, "ORACLE_SCHEMA")
-    if (not cfg.get("sqlalchemy_url") and not cfg.get("duckdb_path")
-            and envmod.get(env, "DBT_TARGET", "duckdb").lower() == "duckdb"):
+    if (
+        not cfg.get("sqlalchemy_url")
+        and not cfg.get("duckdb_path")
+        and envmod.get(env, "DBT_TARGET", "duckdb").lower() == "duckdb"
+    ):
         cfg["duckdb_path"] = str(envmod.project_root(env) / "output" / "marina.duckdb")
     return cfg
 

@@ -9,6 +9,7 @@ The newest export is opened only as far as needed to know it is an archive of th
 layout: a zip's central directory (members, at least one .csv), a gzip's first tar header. On S3
 that is a few ranged GETs, never the whole object.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -30,7 +31,7 @@ from .env import Env
 @dataclass
 class Result:
     name: str
-    status: str   # OK | WARN | FAIL
+    status: str  # OK | WARN | FAIL
     message: str
 
     def line(self) -> str:
@@ -78,7 +79,7 @@ class _S3Range(io.RawIOBase):
         end = min(self.pos + len(buffer), self.size) - 1
         body = self.client.get_object(Bucket=self.bucket, Key=self.key, Range=f"bytes={self.pos}-{end}")["Body"]
         data = body.read()
-        buffer[:len(data)] = data
+        buffer[: len(data)] = data
         self.pos += len(data)
         return len(data)
 
@@ -123,8 +124,7 @@ def list_folder(system: str, folder: str, prefix: str, pattern: str) -> tuple[st
         key = p.relative_to(root).as_posix()
         if p.is_file() and key.startswith(prefix) and _matches(key, pattern):
             st = p.stat()
-            found.append(Export(key, st.st_size, dt.datetime.fromtimestamp(st.st_mtime, dt.timezone.utc)
-                                .replace(tzinfo=None)))
+            found.append(Export(key, st.st_size, dt.datetime.fromtimestamp(st.st_mtime, dt.UTC).replace(tzinfo=None)))
     return f"local folder {root}", found, root
 
 
@@ -132,13 +132,13 @@ def list_folder(system: str, folder: str, prefix: str, pattern: str) -> tuple[st
 S3_ERRORS = {
     "NoSuchBucket": "bucket {bucket!r} does not exist (check {bucket_setting})",
     "InvalidAccessKeyId": "bad credentials: the AWS access key id is not known (AWS_ACCESS_KEY_ID / "
-                          "TAP_MARINA_S3_AWS_ACCESS_KEY_ID / AWS_PROFILE)",
+    "TAP_MARINA_S3_AWS_ACCESS_KEY_ID / AWS_PROFILE)",
     "SignatureDoesNotMatch": "bad credentials: the AWS secret access key does not match the key id "
-                             "(AWS_SECRET_ACCESS_KEY / TAP_MARINA_S3_AWS_SECRET_ACCESS_KEY)",
+    "(AWS_SECRET_ACCESS_KEY / TAP_MARINA_S3_AWS_SECRET_ACCESS_KEY)",
     "InvalidToken": "bad credentials: the AWS session token is invalid (AWS_SESSION_TOKEN)",
     "ExpiredToken": "bad credentials: the AWS session token has expired (AWS_SESSION_TOKEN)",
     "AccessDenied": "access denied to s3://{bucket}/{prefix}: the credentials are valid but may not list "
-                    "the bucket or read its objects (s3:ListBucket, s3:GetObject)",
+    "the bucket or read its objects (s3:ListBucket, s3:GetObject)",
     "AllAccessDisabled": "all access to bucket {bucket!r} is disabled",
     "PermanentRedirect": "bucket {bucket!r} is in another region than {region!r} (TAP_MARINA_S3_AWS_REGION)",
     "AuthorizationHeaderMalformed": "bucket {bucket!r} is in another region than {region!r} (TAP_MARINA_S3_AWS_REGION)",
@@ -149,13 +149,21 @@ def s3_client(cfg: dict):
     import boto3
     from botocore.config import Config
 
-    session = boto3.session.Session(profile_name=cfg["aws_profile"]) if cfg.get("aws_profile") else boto3.session.Session()
-    kwargs = {"region_name": cfg.get("aws_region"), "endpoint_url": cfg.get("endpoint_url"),
-              "aws_access_key_id": cfg.get("aws_access_key_id"),
-              "aws_secret_access_key": cfg.get("aws_secret_access_key"),
-              "aws_session_token": cfg.get("aws_session_token")}
-    return session.client("s3", config=Config(retries={"max_attempts": 2}, connect_timeout=10, read_timeout=30),
-                          **{k: v for k, v in kwargs.items() if v})
+    session = (
+        boto3.session.Session(profile_name=cfg["aws_profile"]) if cfg.get("aws_profile") else boto3.session.Session()
+    )
+    kwargs = {
+        "region_name": cfg.get("aws_region"),
+        "endpoint_url": cfg.get("endpoint_url"),
+        "aws_access_key_id": cfg.get("aws_access_key_id"),
+        "aws_secret_access_key": cfg.get("aws_secret_access_key"),
+        "aws_session_token": cfg.get("aws_session_token"),
+    }
+    return session.client(
+        "s3",
+        config=Config(retries={"max_attempts": 2}, connect_timeout=10, read_timeout=30),
+        **{k: v for k, v in kwargs.items() if v},
+    )
 
 
 def s3_problem(exc: Exception, system: str, cfg: dict) -> str:
@@ -166,15 +174,21 @@ def s3_problem(exc: Exception, system: str, cfg: dict) -> str:
     if isinstance(exc, ProfileNotFound):
         return f"AWS profile not found ({exc})"
     if isinstance(exc, NoCredentialsError):
-        return ("no AWS credentials found (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, TAP_MARINA_S3_AWS_*, "
-                "AWS_PROFILE or an instance role)")
+        return (
+            "no AWS credentials found (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, TAP_MARINA_S3_AWS_*, "
+            "AWS_PROFILE or an instance role)"
+        )
     if isinstance(exc, EndpointConnectionError):
         return f"cannot reach the S3 endpoint ({exc}): network, proxy or TAP_MARINA_S3_ENDPOINT_URL"
     if isinstance(exc, ClientError):
         code = exc.response.get("Error", {}).get("Code", "")
         if code in S3_ERRORS:
-            fields = {"bucket": bucket, "prefix": prefix, "region": cfg.get("aws_region") or "",
-                      "bucket_setting": f"MARINA_{system.upper()}_BUCKET / TAP_MARINA_S3_{system.upper()}_BUCKET"}
+            fields = {
+                "bucket": bucket,
+                "prefix": prefix,
+                "region": cfg.get("aws_region") or "",
+                "bucket_setting": f"MARINA_{system.upper()}_BUCKET / TAP_MARINA_S3_{system.upper()}_BUCKET",
+            }
             return S3_ERRORS[code].format(**fields) + f" [{code}]"
     return f"{type(exc).__name__}: {exc}"
 
@@ -184,8 +198,12 @@ def list_bucket(system: str, cfg: dict):
     pattern = cfg.get(f"{system}_key_pattern") or DEFAULT_PATTERNS[system]
     client = s3_client(cfg)
     pages = client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
-    found = [Export(o["Key"], o["Size"], o["LastModified"].astimezone(dt.timezone.utc).replace(tzinfo=None))
-             for page in pages for o in page.get("Contents", []) if _matches(o["Key"], pattern)]
+    found = [
+        Export(o["Key"], o["Size"], o["LastModified"].astimezone(dt.UTC).replace(tzinfo=None))
+        for page in pages
+        for o in page.get("Contents", [])
+        if _matches(o["Key"], pattern)
+    ]
     return f"s3://{bucket}/{prefix}", found, client
 
 
@@ -197,16 +215,19 @@ def _age(arrived: dt.datetime, now: dt.datetime) -> str:
 
 def check_system(system: str, cfg: dict, env: Env, now: dt.datetime | None = None) -> Result:
     name = f"exports {system}"
-    now = now or dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+    now = now or dt.datetime.now(dt.UTC).replace(tzinfo=None)
     pattern = cfg.get(f"{system}_key_pattern") or DEFAULT_PATTERNS[system]
     prefix = cfg.get(f"{system}_prefix") or ""
     bucket = cfg.get(f"{system}_bucket")
     if not bucket and not cfg.get(f"{system}_path"):
         variable = f"MARINA_{system.upper()}_BUCKET"
         environment = envmod.get(env, "MELTANO_ENVIRONMENT")
-        return Result(name, "FAIL", (f"{variable} is not set for environment {environment}: " if environment else
-                                     f"{variable} is not set: ")
-                      + f"set it in .env (a local folder only through TAP_MARINA_S3_{system.upper()}_PATH)")
+        return Result(
+            name,
+            "FAIL",
+            (f"{variable} is not set for environment {environment}: " if environment else f"{variable} is not set: ")
+            + f"set it in .env (a local folder only through TAP_MARINA_S3_{system.upper()}_PATH)",
+        )
     try:
         if bucket:
             where, found, client = list_bucket(system, cfg)
@@ -216,7 +237,7 @@ def check_system(system: str, cfg: dict, env: Env, now: dt.datetime | None = Non
             opener = lambda e: open(root / e.key, "rb")  # noqa: E731, SIM115
     except ListingError as exc:
         return Result(name, "FAIL", str(exc))
-    except Exception as exc:  # noqa: BLE001 - botocore's errors, explained one by one
+    except Exception as exc:
         where = f"s3://{bucket}/{prefix}"
         return Result(name, "FAIL", f"{where}: {s3_problem(exc, system, cfg)}")
     max_hours = float(cfg.get(f"{system}_max_export_age_hours") or 0)
@@ -224,18 +245,25 @@ def check_system(system: str, cfg: dict, env: Env, now: dt.datetime | None = Non
     limit = f" ({system}_max_export_age_hours={max_hours:g})" if max_hours else ""
     if not found:
         what = f"{where}: no export matching {pattern!r}"
-        return Result(name, late_status if max_hours else "WARN",
-                      f"{what}: the export is late{limit}" if max_hours else f"{what} yet")
+        return Result(
+            name,
+            late_status if max_hours else "WARN",
+            f"{what}: the export is late{limit}" if max_hours else f"{what} yet",
+        )
     newest = max(found, key=lambda e: (e.arrived, e.key))
     try:
         with opener(newest) as raw:
             problem, layout = archive_problem(raw)
-    except Exception as exc:  # noqa: BLE001 - read errors (S3 or disk), explained
+    except Exception as exc:
         problem, layout = (s3_problem(exc, system, cfg) if bucket else f"{type(exc).__name__}: {exc}"), ""
     arrived = f"arrived {newest.arrived:%Y-%m-%d %H:%M} UTC, {_age(newest.arrived, now)}"
     if problem:
-        return Result(name, "FAIL", f"{where}: newest export {newest.key} ({arrived}) is {problem}; "
-                                    "ask the vendor for a new one, or remove it so the previous one is loaded")
+        return Result(
+            name,
+            "FAIL",
+            f"{where}: newest export {newest.key} ({arrived}) is {problem}; "
+            "ask the vendor for a new one, or remove it so the previous one is loaded",
+        )
     summary = f"{where}: {len(found)} export(s), newest {newest.key} ({layout}; {arrived})"
     if max_hours and (now - newest.arrived).total_seconds() > max_hours * 3600:
         return Result(name, late_status, f"{summary}: the next export is late{limit}")

@@ -1,4 +1,5 @@
 """`check`, parts 2 and 3: the warehouse the loader writes, and dbt (profile + connection)."""
+
 from __future__ import annotations
 
 import re
@@ -9,8 +10,15 @@ from urllib.parse import parse_qs, unquote, urlparse
 from . import env as envmod
 from .check_exports import Result
 from .env import Env
-from .warehouse import (OracleSettings, WarehouseError, connect_duckdb, connect_oracle, dbt_target, duckdb_settings,
-                        oracle_settings)
+from .warehouse import (
+    OracleSettings,
+    WarehouseError,
+    connect_duckdb,
+    connect_oracle,
+    dbt_target,
+    duckdb_settings,
+    oracle_settings,
+)
 
 WALLET_FILE = "ewallet.pem"
 
@@ -23,8 +31,9 @@ def wallet_problems(s: OracleSettings, tns_admin: str = "") -> list[str]:
     if s.config_dir:
         folder = Path(s.config_dir).expanduser()
         if not folder.is_dir():
-            problems.append(f"wallet folder {folder} does not exist (ORACLE_CONFIG_DIR: the unzipped ADB wallet "
-                            "with tnsnames.ora)")
+            problems.append(
+                f"wallet folder {folder} does not exist (ORACLE_CONFIG_DIR: the unzipped ADB wallet with tnsnames.ora)"
+            )
         elif alias and not (folder / "tnsnames.ora").is_file():
             problems.append(f"no tnsnames.ora in {folder} (ORACLE_CONFIG_DIR), needed for the alias {s.dsn!r}")
     elif alias and not tns_admin:
@@ -34,8 +43,10 @@ def wallet_problems(s: OracleSettings, tns_admin: str = "") -> list[str]:
         if not folder.is_dir():
             problems.append(f"wallet folder {folder} does not exist (ORACLE_WALLET_LOCATION)")
         elif not (folder / WALLET_FILE).is_file():
-            problems.append(f"no {WALLET_FILE} in {folder} (ORACLE_WALLET_LOCATION): python-oracledb thin mode "
-                            "needs the PEM wallet of the ADB wallet zip")
+            problems.append(
+                f"no {WALLET_FILE} in {folder} (ORACLE_WALLET_LOCATION): python-oracledb thin mode "
+                "needs the PEM wallet of the ADB wallet zip"
+            )
     return problems
 
 
@@ -49,17 +60,21 @@ def loader_oracle_settings(cfg: dict) -> OracleSettings:
         service = parse_qs(u.query).get("service_name", [""])[0] or u.path.lstrip("/")
         host = f"{u.hostname}:{u.port}" if u.port else (u.hostname or "")
         dsn = dsn or (f"{host}/{service}" if service else host)
-    return OracleSettings(user=user, password=password, dsn=dsn,
-                          schema=(cfg.get("default_target_schema") or user).upper(),
-                          config_dir=cfg.get("oracle_config_dir", ""),
-                          wallet_location=cfg.get("oracle_wallet_location", ""),
-                          wallet_password=cfg.get("oracle_wallet_password", ""))
+    return OracleSettings(
+        user=user,
+        password=password,
+        dsn=dsn,
+        schema=(cfg.get("default_target_schema") or user).upper(),
+        config_dir=cfg.get("oracle_config_dir", ""),
+        wallet_location=cfg.get("oracle_wallet_location", ""),
+        wallet_password=cfg.get("oracle_wallet_password", ""),
+    )
 
 
 def loader_duckdb_path(cfg: dict, env: Env) -> Path | None:
     url = cfg.get("sqlalchemy_url") or ""
     if url.startswith("duckdb:"):
-        raw = url[len("duckdb:///"):] if url.startswith("duckdb:///") else re.sub(r"^duckdb:/*", "", url)
+        raw = url[len("duckdb:///") :] if url.startswith("duckdb:///") else re.sub(r"^duckdb:/*", "", url)
     elif not url and cfg.get("duckdb_path"):
         raw = cfg["duckdb_path"]
     else:
@@ -73,8 +88,10 @@ def check_duckdb_file(name: str, path: Path) -> Result:
         return Result(name, "WARN", f"DuckDB file {path} does not exist yet (the first load creates it)")
     try:
         with connect_duckdb(path) as wh:
-            tables = [r["N"] for r in wh.query("select table_name as N from information_schema.tables "
-                                                "where table_schema = 'main'")]
+            tables = [
+                r["N"]
+                for r in wh.query("select table_name as N from information_schema.tables where table_schema = 'main'")
+            ]
     except WarehouseError as exc:
         return Result(name, "FAIL", str(exc))
     stg = sum(1 for t in tables if t.startswith("STG_"))
@@ -89,14 +106,17 @@ def check_oracle(name: str, s: OracleSettings, tns_admin: str = "") -> Result:
     try:
         with connect_oracle(s) as wh:
             owner = wh.query("select count(*) as N from all_users where username = :s", {"s": s.schema})[0]["N"]
-            tables = wh.query("select count(*) as N from all_tables where owner = :s and "
-                              "(table_name like 'STG\\_%' escape '\\' or table_name like 'DW\\_%' escape '\\')",
-                              {"s": s.schema})[0]["N"]
+            tables = wh.query(
+                "select count(*) as N from all_tables where owner = :s and "
+                "(table_name like 'STG\\_%' escape '\\' or table_name like 'DW\\_%' escape '\\')",
+                {"s": s.schema},
+            )[0]["N"]
     except WarehouseError as exc:
         return Result(name, "FAIL", str(exc))
     if not owner:
-        return Result(name, "FAIL", f"Oracle {s.user}@{s.dsn}: connected, but schema {s.schema} does not exist "
-                                    "(ORACLE_SCHEMA)")
+        return Result(
+            name, "FAIL", f"Oracle {s.user}@{s.dsn}: connected, but schema {s.schema} does not exist (ORACLE_SCHEMA)"
+        )
     return Result(name, "OK", f"Oracle {s.user}@{s.dsn}: connected, schema {s.schema} holds {tables} STG_/DW_ tables")
 
 
@@ -112,9 +132,13 @@ def check_loader(cfg: dict, env: Env) -> Result:
         return check_duckdb_file(name, path)
     s = loader_oracle_settings(cfg)
     if not (s.user and s.dsn):
-        return Result(name, "FAIL", f"no warehouse configured{_for_environment(env)}: set ORACLE_USER/ORACLE_PASSWORD/"
-                                    "ORACLE_DSN (TARGET_ORACLE_ORACLE_*), TARGET_ORACLE_DUCKDB_PATH or "
-                                    "TARGET_ORACLE_SQLALCHEMY_URL")
+        return Result(
+            name,
+            "FAIL",
+            f"no warehouse configured{_for_environment(env)}: set ORACLE_USER/ORACLE_PASSWORD/"
+            "ORACLE_DSN (TARGET_ORACLE_ORACLE_*), TARGET_ORACLE_DUCKDB_PATH or "
+            "TARGET_ORACLE_SQLALCHEMY_URL",
+        )
     return check_oracle(name, s, tns_admin=envmod.get(env, "TNS_ADMIN"))
 
 
@@ -128,18 +152,24 @@ def check_same_warehouse(loader_cfg: dict, env: Env) -> Result | None:
         if loader_path is None:
             return Result(name, "FAIL", f"dbt reads DuckDB {dbt_path} (DBT_TARGET=duckdb) but the loader writes Oracle")
         if loader_path.resolve() != dbt_path.resolve():
-            return Result(name, "FAIL", f"dbt reads {dbt_path} (MARINA_DUCKDB_PATH) but the loader writes "
-                                        f"{loader_path} (TARGET_ORACLE_DUCKDB_PATH)")
+            return Result(
+                name,
+                "FAIL",
+                f"dbt reads {dbt_path} (MARINA_DUCKDB_PATH) but the loader writes "
+                f"{loader_path} (TARGET_ORACLE_DUCKDB_PATH)",
+            )
         return Result(name, "OK", f"same DuckDB file {dbt_path}")
     if loader_path is not None:
         return Result(name, "FAIL", f"dbt reads Oracle (DBT_TARGET=oracle) but the loader writes DuckDB {loader_path}")
     loader, dbt = loader_oracle_settings(loader_cfg), oracle_settings(env)
     if not (dbt.dsn and dbt.user):
-        return Result(name, "FAIL", "dbt has no Oracle to compare with: ORACLE_USER / ORACLE_DSN not set"
-                      + _for_environment(env))
+        return Result(
+            name, "FAIL", "dbt has no Oracle to compare with: ORACLE_USER / ORACLE_DSN not set" + _for_environment(env)
+        )
     if (loader.dsn, loader.schema) != (dbt.dsn, dbt.schema):
-        return Result(name, "FAIL", f"dbt uses {dbt.dsn} schema {dbt.schema} but the loader {loader.dsn} schema "
-                                    f"{loader.schema}")
+        return Result(
+            name, "FAIL", f"dbt uses {dbt.dsn} schema {dbt.schema} but the loader {loader.dsn} schema {loader.schema}"
+        )
     return Result(name, "OK", f"same Oracle schema {dbt.schema} on {dbt.dsn}")
 
 
@@ -148,11 +178,22 @@ def check_dbt(env: Env, timeout: float = 300) -> Result:
     name = f"dbt (target {target})"
     if target == "oracle":
         settings = oracle_settings(env)
-        missing = [n for n, v in (("ORACLE_USER", settings.user), ("ORACLE_PASSWORD", settings.password),
-                                  ("ORACLE_DSN", settings.dsn)) if not v]
+        missing = [
+            n
+            for n, v in (
+                ("ORACLE_USER", settings.user),
+                ("ORACLE_PASSWORD", settings.password),
+                ("ORACLE_DSN", settings.dsn),
+            )
+            if not v
+        ]
         if missing:
-            return Result(name, "FAIL", f"{', '.join(missing)} not set{_for_environment(env)}: dbt cannot reach "
-                                        "Oracle (set them in .env, see .env.example)")
+            return Result(
+                name,
+                "FAIL",
+                f"{', '.join(missing)} not set{_for_environment(env)}: dbt cannot reach "
+                "Oracle (set them in .env, see .env.example)",
+            )
         problems = wallet_problems(settings, tns_admin=envmod.get(env, "TNS_ADMIN"))
         if problems:
             return Result(name, "FAIL", "; ".join(problems))
@@ -162,8 +203,9 @@ def check_dbt(env: Env, timeout: float = 300) -> Result:
     denv = envmod.dbt_env(env)
     cmd = [dbt, "debug", "--target", target, "--no-use-colors"]
     try:
-        proc = subprocess.run(cmd, env=denv, cwd=envmod.project_root(env), capture_output=True, text=True,
-                              timeout=timeout)
+        proc = subprocess.run(
+            cmd, env=denv, cwd=envmod.project_root(env), capture_output=True, text=True, timeout=timeout
+        )
     except subprocess.TimeoutExpired:
         return Result(name, "FAIL", f"`dbt debug` did not finish within {timeout:.0f} s")
     out = proc.stdout + proc.stderr

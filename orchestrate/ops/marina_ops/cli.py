@@ -8,6 +8,7 @@
 
 Settings come from the environment (Meltano passes .env and the plugin's env); see README.md.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -30,14 +31,18 @@ def _parser() -> argparse.ArgumentParser:
     n.add_argument("--status", required=True, choices=["failure", "warning", "success"])
     n.add_argument("--job", required=True)
     n.add_argument("--message", default="")
-    j = sub.add_parser("run", help="meltano run JOB; notify on failure, report on success; "
-                                   "other arguments go to `meltano run`")
+    j = sub.add_parser(
+        "run", help="meltano run JOB; notify on failure, report on success; other arguments go to `meltano run`"
+    )
     j.add_argument("job")
-    sub.add_parser("build-if-new", help="dbt build only when a load finished after the last dbt run; "
-                                        "other arguments go to `dbt build`")
+    sub.add_parser(
+        "build-if-new",
+        help="dbt build only when a load finished after the last dbt run; other arguments go to `dbt build`",
+    )
     c = sub.add_parser("check", help="are the exports, the warehouse and dbt reachable?")
-    c.add_argument("--from-env", action="store_true",
-                   help="read the tap/loader settings from env vars instead of `meltano config`")
+    c.add_argument(
+        "--from-env", action="store_true", help="read the tap/loader settings from env vars instead of `meltano config`"
+    )
     c.add_argument("--no-dbt", action="store_true", help="skip `dbt debug`")
     c.add_argument("--debug", action="store_true", help="print the traceback of an unexpected error")
     return p

@@ -3,6 +3,7 @@
 Every setting is read from the process environment, as Meltano passes it to the utility
 (`meltano invoke marina-ops ...` loads .env, the environment's `env:` and the plugin's `env:`).
 """
+
 from __future__ import annotations
 
 import os

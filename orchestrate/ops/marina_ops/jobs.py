@@ -8,6 +8,7 @@ and sends the success notification when MARINA_NOTIFY_ON includes success. A lat
 only warned about (late_export=warn) is sent as a warning; one that failed the run leads the
 failure's message.
 """
+
 from __future__ import annotations
 
 import collections
@@ -61,7 +62,7 @@ def log_file(env: Env, job: str, now: dt.datetime | None = None) -> Path:
     for old in folder.glob("*.log"):
         if old.stat().st_mtime < cutoff:
             old.unlink(missing_ok=True)
-    now = now or dt.datetime.now(dt.timezone.utc)
+    now = now or dt.datetime.now(dt.UTC)
     return folder / f"{folder.name}_{now:%Y-%m-%dT%H%M%S}Z.log"
 
 
@@ -70,8 +71,9 @@ def late_exports(lines: list[str]) -> list[str]:
     return list(dict.fromkeys(m.group(0).strip() for line in lines if (m := LATE.search(line))))
 
 
-def run_streamed(cmd: list[str], env: Env, tail_lines: int, log: TextIO | None = None,
-                 keep=lambda line: False) -> tuple[int, list[str], list[str]]:
+def run_streamed(
+    cmd: list[str], env: Env, tail_lines: int, log: TextIO | None = None, keep=lambda line: False
+) -> tuple[int, list[str], list[str]]:
     """Run `cmd`, copy its output (stdout + stderr) to our stdout and to `log`; return (exit code,
     last lines, every line for which `keep(line)` is true)."""
     tail: collections.deque[str] = collections.deque(maxlen=tail_lines)
@@ -80,8 +82,9 @@ def run_streamed(cmd: list[str], env: Env, tail_lines: int, log: TextIO | None =
     if log:
         log.write(f"$ {' '.join(cmd)}\n")
     try:
-        proc = subprocess.Popen(cmd, env=dict(env), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                text=True, errors="replace", bufsize=1)
+        proc = subprocess.Popen(
+            cmd, env=dict(env), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, errors="replace", bufsize=1
+        )
     except OSError as exc:
         line = f"cannot start {cmd[0]}: {exc}"
         print(line, file=sys.stderr)
@@ -132,14 +135,15 @@ def _report_summary(env: Env, job: str, summary: runlog.RunSummary, all_tables: 
     return 0 if summary.ok else 1
 
 
-def run_and_report(cmd: list[str], job: str, env: Env, log_name: str | None = None,
-                   child_env: Env | None = None) -> int:
+def run_and_report(
+    cmd: list[str], job: str, env: Env, log_name: str | None = None, child_env: Env | None = None
+) -> int:
     """Run `cmd` (its output also to a log file); on failure notify with the output's tail (and
     the run log of this run, if dbt logged one); on success report the dbt run this command
     logged (or just notify success), and send a warning for late exports."""
     tail_lines = int(envmod.number(env, "MARINA_NOTIFY_TAIL_LINES", 40))
     # dbt's run timestamp is taken after the command starts; the margin covers clock rounding
-    started = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None) - dt.timedelta(seconds=1)
+    started = dt.datetime.now(dt.UTC).replace(tzinfo=None) - dt.timedelta(seconds=1)
     path = log_file(env, log_name or job)
     print(f"log file: {path}", flush=True)
     t0 = time.monotonic()
@@ -152,8 +156,17 @@ def run_and_report(cmd: list[str], job: str, env: Env, log_name: str | None = No
     return rc
 
 
-def _finish(cmd: list[str], job: str, env: Env, rc: int, tail: list[str], late: list[str], took: float,
-            started: dt.datetime, path: Path) -> int:
+def _finish(
+    cmd: list[str],
+    job: str,
+    env: Env,
+    rc: int,
+    tail: list[str],
+    late: list[str],
+    took: float,
+    started: dt.datetime,
+    path: Path,
+) -> int:
     logged, log_problem = None, ""
     try:
         logged = _latest(env)
@@ -163,8 +176,12 @@ def _finish(cmd: list[str], job: str, env: Env, rc: int, tail: list[str], late: 
         logged = None  # an earlier run: this command did not log a dbt run
     if rc == 0:
         if late:
-            notify(env, "warning", job, "Late export(s), the run went on (late_export=warn):\n"
-                   + "\n".join(late) + f"\n\nlog file: {path}")
+            notify(
+                env,
+                "warning",
+                job,
+                "Late export(s), the run went on (late_export=warn):\n" + "\n".join(late) + f"\n\nlog file: {path}",
+            )
         if logged is not None:
             return _report_summary(env, job, logged, all_tables=False, send_notification=True)
         text = f"`{' '.join(cmd)}` succeeded in {took:.0f} s (no dbt run logged by it)."
@@ -212,11 +229,15 @@ def build_if_new(dbt_args: list[str], env: Env) -> int:
         print("build-if-new: nothing new (no completed load since the last dbt run)")
         return 0
     names = sorted(pending.tables)
-    print(f"build-if-new: {len(names)} table(s) loaded since their last dbt run: {', '.join(names[:10])}"
-          + (" ..." if len(names) > 10 else ""), flush=True)
+    print(
+        f"build-if-new: {len(names)} table(s) loaded since their last dbt run: {', '.join(names[:10])}"
+        + (" ..." if len(names) > 10 else ""),
+        flush=True,
+    )
     dbt = envmod.dbt_bin(env)
     if not dbt:
         print("dbt not found: set MARINA_DBT_BIN or install the marina-ops plugin", file=sys.stderr)
         return 127
-    return run_and_report([dbt, "build", *dbt_args], "dbt build (build-if-new)", envmod.dbt_env(env),
-                          log_name="build-if-new")
+    return run_and_report(
+        [dbt, "build", *dbt_args], "dbt build (build-if-new)", envmod.dbt_env(env), log_name="build-if-new"
+    )

@@ -14,6 +14,7 @@ MARINA_WEBHOOK_TOKEN    optional: sent as "Authorization: Bearer <token>"
 MARINA_WEBHOOK_SECRET   optional: HMAC-SHA256 of the body, sent as "X-Marina-Signature: sha256=<hex>"
 MARINA_NOTIFY_TIMEOUT   seconds per attempt (default 20)
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -37,13 +38,13 @@ DEFAULT_NOTIFY_ON = "failure,warning"
 
 @dataclass
 class Notification:
-    status: str                 # success | warning (e.g. a late export, run went on) | failure
+    status: str  # success | warning (e.g. a late export, run went on) | failure
     job: str
     message: str
     summary: dict | None = None  # RunSummary.as_dict() when known
     environment: str = ""
     host: str = field(default_factory=socket.gethostname)
-    time: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.timezone.utc))
+    time: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
 
     def __post_init__(self) -> None:
         if self.status not in STATUSES:
@@ -59,9 +60,17 @@ class Notification:
         return f"{self.title}\n{self.time:%Y-%m-%d %H:%M:%S} UTC on {self.host}\n\n{self.message}".rstrip() + "\n"
 
     def payload(self) -> dict:
-        return {"text": self.text(), "title": self.title, "status": self.status, "job": self.job,
-                "environment": self.environment, "host": self.host, "time": self.time.isoformat(),
-                "message": self.message, "summary": self.summary}
+        return {
+            "text": self.text(),
+            "title": self.title,
+            "status": self.status,
+            "job": self.job,
+            "environment": self.environment,
+            "host": self.host,
+            "time": self.time.isoformat(),
+            "message": self.message,
+            "summary": self.summary,
+        }
 
 
 @dataclass(frozen=True)
@@ -98,8 +107,9 @@ class NotifySettings:
 
     @property
     def channels(self) -> list[str]:
-        return [name for name, cfg in (("email", self.smtp), ("webhook", self.webhook), ("apprise", self.apprise))
-                if cfg]
+        return [
+            name for name, cfg in (("email", self.smtp), ("webhook", self.webhook), ("apprise", self.apprise)) if cfg
+        ]
 
     def wants(self, status: str) -> bool:
         return status in self.notify_on
@@ -124,15 +134,20 @@ def settings_from_env(env: Env) -> NotifySettings:
         smtp = SmtpSettings(
             host=host,
             port=int(envmod.number(env, "MARINA_SMTP_PORT", {"starttls": 587, "ssl": 465, "none": 25}[security])),
-            security=security, user=user, password=envmod.get(env, "MARINA_SMTP_PASSWORD"),
+            security=security,
+            user=user,
+            password=envmod.get(env, "MARINA_SMTP_PASSWORD"),
             sender=envmod.get(env, "MARINA_SMTP_FROM") or (user if "@" in user else f"marina-ops@{socket.getfqdn()}"),
-            recipients=recipients, timeout=timeout)
+            recipients=recipients,
+            timeout=timeout,
+        )
     webhook = None
     if url := envmod.get(env, "MARINA_WEBHOOK_URL"):
         if not url.lower().startswith(("https://", "http://")):
             raise ValueError(f"MARINA_WEBHOOK_URL must be an http(s) URL, not {url!r}")
-        webhook = WebhookSettings(url, envmod.get(env, "MARINA_WEBHOOK_TOKEN"),
-                                  envmod.get(env, "MARINA_WEBHOOK_SECRET"), timeout)
+        webhook = WebhookSettings(
+            url, envmod.get(env, "MARINA_WEBHOOK_TOKEN"), envmod.get(env, "MARINA_WEBHOOK_SECRET"), timeout
+        )
     apprise_cfg = None
     if urls := tuple(envmod.get(env, "MARINA_NOTIFY_URLS").split()):
         import apprise
@@ -140,8 +155,10 @@ def settings_from_env(env: Env) -> NotifySettings:
         for i, url in enumerate(urls, start=1):
             if not apprise.Apprise().add(url):  # shown without the URL: it holds tokens
                 scheme = url.split("://", 1)[0] if "://" in url else "(no scheme)"
-                raise ValueError(f"MARINA_NOTIFY_URLS: URL {i} ({scheme}://...) is not a URL Apprise knows "
-                                 "(https://github.com/caronc/apprise/wiki)")
+                raise ValueError(
+                    f"MARINA_NOTIFY_URLS: URL {i} ({scheme}://...) is not a URL Apprise knows "
+                    "(https://github.com/caronc/apprise/wiki)"
+                )
         apprise_cfg = AppriseSettings(urls)
     return NotifySettings(notify_on, smtp, webhook, apprise_cfg)
 
@@ -191,8 +208,11 @@ def send_apprise(n: Notification, cfg: AppriseSettings) -> None:
     """Every Apprise URL; Apprise logs a failed delivery, this raises when one failed."""
     import apprise
 
-    kinds = {"failure": apprise.NotifyType.FAILURE, "warning": apprise.NotifyType.WARNING,
-             "success": apprise.NotifyType.SUCCESS}
+    kinds = {
+        "failure": apprise.NotifyType.FAILURE,
+        "warning": apprise.NotifyType.WARNING,
+        "success": apprise.NotifyType.SUCCESS,
+    }
     asset = apprise.AppriseAsset(app_id="marina-ops", app_desc="marina pipeline operations")
     service = apprise.Apprise(asset=asset)
     for url in cfg.urls:
@@ -209,12 +229,17 @@ def send(n: Notification, cfg: NotifySettings, log=print) -> list[str]:
         log(f"notification ({n.status}) not sent: MARINA_NOTIFY_ON={','.join(cfg.notify_on)}")
         return []
     if not cfg.channels:
-        log(f"notification ({n.status}) not sent: no channel configured (MARINA_SMTP_HOST, MARINA_WEBHOOK_URL, "
-            "MARINA_NOTIFY_URLS)")
+        log(
+            f"notification ({n.status}) not sent: no channel configured (MARINA_SMTP_HOST, MARINA_WEBHOOK_URL, "
+            "MARINA_NOTIFY_URLS)"
+        )
         return []
     errors = []
-    for name, sender, channel_cfg in (("email", send_email, cfg.smtp), ("webhook", send_webhook, cfg.webhook),
-                                      ("apprise", send_apprise, cfg.apprise)):
+    for name, sender, channel_cfg in (
+        ("email", send_email, cfg.smtp),
+        ("webhook", send_webhook, cfg.webhook),
+        ("apprise", send_apprise, cfg.apprise),
+    ):
         if channel_cfg is None:
             continue
         try:

@@ -1,5 +1,6 @@
 """Reading DW_ETL_RUN_LOG (written by dbt's on-run-end hook, transform/macros/marina_run_log.sql)
 and STG_MARINA_LOAD_AUDIT: the summary of the latest run, and whether a new load awaits dbt."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -57,8 +58,10 @@ class RunSummary:
             if r["ROWS_READ"] is None:
                 continue
             if _n(r["ROWS_READ"]) != _n(r["ROWS_EMITTED"]) + _n(r["ROWS_REJECTED"]):
-                out.append(f"{r['TABLE_NAME']}: read {r['ROWS_READ']} != emitted {r['ROWS_EMITTED']}"
-                           f" + rejected {r['ROWS_REJECTED']}")
+                out.append(
+                    f"{r['TABLE_NAME']}: read {r['ROWS_READ']} != emitted {r['ROWS_EMITTED']}"
+                    f" + rejected {r['ROWS_REJECTED']}"
+                )
             if _n(r["ROWS_EMITTED"]) != _n(r["ROWS_STAGED"]):
                 out.append(f"{r['TABLE_NAME']}: emitted {r['ROWS_EMITTED']} != staged {r['ROWS_STAGED']}")
         return out
@@ -76,8 +79,11 @@ class RunSummary:
     @property
     def load_seconds(self) -> float | None:
         """Extractor: from the first start to the last end of reading the new exports."""
-        spans = [(r["LOAD_STARTED_AT"], r["LOAD_FINISHED_AT"]) for r in self.new_exports
-                 if r["LOAD_STARTED_AT"] is not None and r["LOAD_FINISHED_AT"] is not None]
+        spans = [
+            (r["LOAD_STARTED_AT"], r["LOAD_FINISHED_AT"])
+            for r in self.new_exports
+            if r["LOAD_STARTED_AT"] is not None and r["LOAD_FINISHED_AT"] is not None
+        ]
         if not spans:
             return None
         return (max(f for _, f in spans) - min(s for s, _ in spans)).total_seconds()
@@ -85,14 +91,24 @@ class RunSummary:
     def as_dict(self) -> dict:
         """JSON-friendly summary (webhook payload)."""
         return {
-            "invocation_id": self.invocation_id, "command": self.command,
-            "started_at": self.started_at.isoformat(), "logged_at": self.logged_at.isoformat(),
-            "seconds": round(self.seconds, 1), "tables": len(self.rows),
+            "invocation_id": self.invocation_id,
+            "command": self.command,
+            "started_at": self.started_at.isoformat(),
+            "logged_at": self.logged_at.isoformat(),
+            "seconds": round(self.seconds, 1),
+            "tables": len(self.rows),
             "load_seconds": None if self.load_seconds is None else round(self.load_seconds, 1),
             "tables_with_new_export": len(self.new_exports),
             "ok": self.ok,
-            "failed": [{"table": r["DW_TABLE"], "status": r["MODEL_STATUS"], "tests_failed": _n(r["TESTS_FAILED"]),
-                        "message": r["MODEL_MESSAGE"]} for r in self.failed],
+            "failed": [
+                {
+                    "table": r["DW_TABLE"],
+                    "status": r["MODEL_STATUS"],
+                    "tests_failed": _n(r["TESTS_FAILED"]),
+                    "message": r["MODEL_MESSAGE"],
+                }
+                for r in self.failed
+            ],
             "load": {k.lower(): v for k, v in self.load_totals().items()},
             "dw": {k.lower().removeprefix("dw_"): v for k, v in self.dw_totals().items()},
             "mismatches": self.mismatches(),
@@ -109,8 +125,9 @@ def latest_run(wh: Warehouse) -> RunSummary | None:
     if not ids:
         return None
     invocation = sorted(r["DBT_INVOCATION_ID"] for r in ids)[-1]
-    rows = wh.query(f"select * from {wh.table(RUN_LOG)} where DBT_INVOCATION_ID = :i order by DW_TABLE",
-                    {"i": invocation})
+    rows = wh.query(
+        f"select * from {wh.table(RUN_LOG)} where DBT_INVOCATION_ID = :i order by DW_TABLE", {"i": invocation}
+    )
     first = rows[0]
     return RunSummary(invocation, first["DBT_COMMAND"] or "", first["RUN_STARTED_AT"], first["LOGGED_AT"], rows)
 
@@ -136,8 +153,10 @@ def pending_loads(wh: Warehouse) -> Pending:
     if not wh.exists(LOAD_AUDIT):
         return Pending({}, wh.exists(RUN_LOG))
     name, completed = wh.text("TABLE_NAME"), wh.text("COMPLETED")
-    audit = wh.query(f"select {name} as TABLE_NAME, {completed} as COMPLETED, max(FINISHED_AT) as LAST_FINISHED "
-                     f"from {wh.table(LOAD_AUDIT)} group by {name}, {completed}")
+    audit = wh.query(
+        f"select {name} as TABLE_NAME, {completed} as COMPLETED, max(FINISHED_AT) as LAST_FINISHED "
+        f"from {wh.table(LOAD_AUDIT)} group by {name}, {completed}"
+    )
     finished: dict[str, dt.datetime] = {}
     for r in audit:
         name, last = str(r["TABLE_NAME"]), r["LAST_FINISHED"]
@@ -146,8 +165,9 @@ def pending_loads(wh: Warehouse) -> Pending:
     seen: dict[str, dt.datetime] = {}
     has_log = wh.exists(RUN_LOG)
     if has_log:
-        for r in wh.query(f"select TABLE_NAME, max(RUN_STARTED_AT) as LAST_RUN from {wh.table(RUN_LOG)} "
-                          "group by TABLE_NAME"):
+        for r in wh.query(
+            f"select TABLE_NAME, max(RUN_STARTED_AT) as LAST_RUN from {wh.table(RUN_LOG)} group by TABLE_NAME"
+        ):
             seen[r["TABLE_NAME"]] = r["LAST_RUN"]
     pending = {t: f for t, f in finished.items() if t not in seen or f > seen[t]}
     return Pending(pending, has_log)
@@ -181,27 +201,35 @@ def format_summary(s: RunSummary, all_tables: bool = False) -> str:
         lines.append(f"AUDIT MISMATCH {m}")
     for note in s.notes:
         lines.append(f"NOTE {note}")
-    shown = s.rows if all_tables else [
-        r for r in s.rows if r in s.failed or r in s.new_exports
-        or any(_n(r[k]) for k in DW_FIGURES[:3])]
+    shown = (
+        s.rows
+        if all_tables
+        else [r for r in s.rows if r in s.failed or r in s.new_exports or any(_n(r[k]) for k in DW_FIGURES[:3])]
+    )
     if shown:
         # 8 figure columns take 78 characters: the table name gets the rest, at most 40
         name_width = min(max(len("table"), *(len(r["DW_TABLE"]) for r in shown)), WIDTH - 80, 40)
-        lines += ["", f"{'table':<{name_width}} {'status':<7} {'new':>3} {'read':>9} {'rej':>6} {'staged':>9} "
-                      f"{'ins':>8} {'upd':>8} {'del':>7} {'unch':>9} {'secs':>6}"]
+        lines += [
+            "",
+            f"{'table':<{name_width}} {'status':<7} {'new':>3} {'read':>9} {'rej':>6} {'staged':>9} "
+            f"{'ins':>8} {'upd':>8} {'del':>7} {'unch':>9} {'secs':>6}",
+        ]
         for r in shown:
             lines.append(
                 f"{_cut(r['DW_TABLE'], name_width):<{name_width}} {_cut(r['MODEL_STATUS'], 7):<7} "
                 f"{'yes' if r in s.new_exports else '':>3} "
                 f"{_fmt(r['ROWS_READ']):>9} {_fmt(r['ROWS_REJECTED']):>6} {_fmt(r['ROWS_STAGED']):>9} "
                 f"{_fmt(r['DW_ROWS_INSERTED']):>8} {_fmt(r['DW_ROWS_UPDATED']):>8} {_fmt(r['DW_ROWS_DELETED']):>7} "
-                f"{_fmt(r['DW_ROWS_UNCHANGED']):>9} {float(r['DBT_SECONDS'] or 0):>6.1f}")
+                f"{_fmt(r['DW_ROWS_UNCHANGED']):>9} {float(r['DBT_SECONDS'] or 0):>6.1f}"
+            )
         keys = sorted({str(r["SOURCE_KEY"]) for r in shown if r["SOURCE_KEY"]})
         lines += [""] * bool(keys) + [f"export {key}" for key in keys]
     if not all_tables and len(shown) < len(s.rows):
         lines.append(f"({len(s.rows) - len(shown)} tables without changes not shown; --all shows them)")
-    return "\n".join(textwrap.fill(line, WIDTH, subsequent_indent="    ", break_on_hyphens=False)
-                     if len(line) > WIDTH else line for line in lines)
+    return "\n".join(
+        textwrap.fill(line, WIDTH, subsequent_indent="    ", break_on_hyphens=False) if len(line) > WIDTH else line
+        for line in lines
+    )
 
 
 def _cut(text: str, width: int) -> str:

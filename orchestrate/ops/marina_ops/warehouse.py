@@ -7,6 +7,7 @@ python-oracledb thin mode.
 
 SQL passed to `query` uses :name parameters on both databases.
 """
+
 from __future__ import annotations
 
 import re
@@ -57,8 +58,10 @@ def dbt_target(env: Env) -> str:
     if requested and requested != target:
         environment = envmod.get(env, "MELTANO_ENVIRONMENT") or "this environment"
         other = "--environment=staging or prod" if requested == "oracle" else "--environment=dev"
-        raise WarehouseError(f"DBT_TARGET={requested} is refused: environment {environment} uses {target} "
-                             f"for the loader and dbt alike; unset DBT_TARGET (.env or the shell), or use {other}")
+        raise WarehouseError(
+            f"DBT_TARGET={requested} is refused: environment {environment} uses {target} "
+            f"for the loader and dbt alike; unset DBT_TARGET (.env or the shell), or use {other}"
+        )
     return target
 
 
@@ -100,8 +103,9 @@ class Warehouse:
         if self.kind == "oracle":
             sql = "select count(*) as N from all_tables where owner = :owner and table_name = :name"
         else:
-            sql = ("select count(*) as N from information_schema.tables "
-                   "where table_schema = :owner and table_name = :name")
+            sql = (
+                "select count(*) as N from information_schema.tables where table_schema = :owner and table_name = :name"
+            )
         return self.query(sql, {"owner": self.schema, "name": name})[0]["N"] > 0
 
     def query(self, sql: str, params: dict | None = None) -> list[dict]:
@@ -140,7 +144,9 @@ def connect_duckdb(path: Path, read_only: bool = True) -> Warehouse:
         con = duckdb.connect(str(path), read_only=read_only)
     except duckdb.IOException as exc:
         if "lock" in str(exc).lower():
-            raise WarehouseError(f"DuckDB file {path} is in use by another process (a run in progress?): {exc}") from exc
+            raise WarehouseError(
+                f"DuckDB file {path} is in use by another process (a run in progress?): {exc}"
+            ) from exc
         raise WarehouseError(f"cannot open DuckDB file {path}: {exc}") from exc
     except duckdb.Error as exc:
         raise WarehouseError(f"cannot open DuckDB file {path}: {exc}") from exc
@@ -150,8 +156,15 @@ def connect_duckdb(path: Path, read_only: bool = True) -> Warehouse:
 def connect_oracle(settings: OracleSettings, timeout: float = 20) -> Warehouse:
     import oracledb
 
-    missing = [n for n, v in (("ORACLE_USER", settings.user), ("ORACLE_PASSWORD", settings.password),
-                              ("ORACLE_DSN", settings.dsn)) if not v]
+    missing = [
+        n
+        for n, v in (
+            ("ORACLE_USER", settings.user),
+            ("ORACLE_PASSWORD", settings.password),
+            ("ORACLE_DSN", settings.dsn),
+        )
+        if not v
+    ]
     if missing:
         raise WarehouseError(f"{', '.join(missing)} not set: set them in .env (see .env.example)")
     try:
@@ -159,8 +172,10 @@ def connect_oracle(settings: OracleSettings, timeout: float = 20) -> Warehouse:
     except oracledb.Error as exc:
         raise WarehouseError(explain_oracle_error(exc, settings)) from exc
     except socket.gaierror as exc:  # thin mode resolves the host itself, outside oracledb.Error
-        raise WarehouseError(f"Oracle {settings.user}@{settings.dsn}: the database host in ORACLE_DSN cannot be "
-                             f"resolved ({exc.strerror}): check the host name and this machine's DNS") from exc
+        raise WarehouseError(
+            f"Oracle {settings.user}@{settings.dsn}: the database host in ORACLE_DSN cannot be "
+            f"resolved ({exc.strerror}): check the host name and this machine's DNS"
+        ) from exc
     except OSError as exc:
         raise WarehouseError(f"Oracle {settings.user}@{settings.dsn}: {type(exc).__name__}: {exc}") from exc
     return Warehouse("oracle", con, settings.schema, f"{settings.user}@{settings.dsn}")

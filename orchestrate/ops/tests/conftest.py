@@ -1,5 +1,6 @@
 """Shared fixtures: a clean environment, a local SMTP server, a local webhook server, and a small
 copy of the dbt project over a DuckDB filled like the loader does (transform/tests/staging_db.py)."""
+
 from __future__ import annotations
 
 import contextlib
@@ -24,8 +25,18 @@ VENV_BIN = Path(sys.executable).parent
 MARINA_OPS = str(VENV_BIN / "marina-ops")
 
 # Settings this package reads; removed from the environment of every test.
-PREFIXES = ("MARINA_", "TAP_MARINA_S3_", "TARGET_ORACLE_", "TARGET_DUCKDB_", "ORACLE_", "DBT_", "AWS_",
-            "MELTANO_", "CONFIG_DIR", "WALLET_")
+PREFIXES = (
+    "MARINA_",
+    "TAP_MARINA_S3_",
+    "TARGET_ORACLE_",
+    "TARGET_DUCKDB_",
+    "ORACLE_",
+    "DBT_",
+    "AWS_",
+    "MELTANO_",
+    "CONFIG_DIR",
+    "WALLET_",
+)
 
 
 def base_env() -> dict[str, str]:
@@ -57,8 +68,9 @@ class SmtpSink:
     async def handle_DATA(self, server, session, envelope):
         from email import message_from_bytes, policy
 
-        self.messages.append((envelope.mail_from, list(envelope.rcpt_tos),
-                              message_from_bytes(envelope.content, policy=policy.default)))
+        self.messages.append(
+            (envelope.mail_from, list(envelope.rcpt_tos), message_from_bytes(envelope.content, policy=policy.default))
+        )
         return "250 OK"
 
     def authenticate(self, server, session, envelope, mechanism, auth_data):
@@ -73,8 +85,9 @@ def smtp_server():
     from aiosmtpd.controller import Controller
 
     sink = SmtpSink()
-    controller = Controller(sink, hostname="127.0.0.1", port=free_port(), authenticator=sink.authenticate,
-                            auth_require_tls=False)
+    controller = Controller(
+        sink, hostname="127.0.0.1", port=free_port(), authenticator=sink.authenticate, auth_require_tls=False
+    )
     controller.start()
     sink.port = controller.port
     yield sink
@@ -94,10 +107,11 @@ def serve_webhook():
     sink = WebhookSink()
 
     class Handler(http.server.BaseHTTPRequestHandler):
-        def do_POST(self):  # noqa: N802
+        def do_POST(self):
             body = self.rfile.read(int(self.headers["Content-Length"]))
-            sink.requests.append({"path": self.path, "headers": dict(self.headers), "body": body,
-                                  "json": json.loads(body)})
+            sink.requests.append(
+                {"path": self.path, "headers": dict(self.headers), "body": body, "json": json.loads(body)}
+            )
             self.send_response(sink.status)
             self.end_headers()
             self.wfile.write(b"ok" if sink.status < 400 else b"server says no")
@@ -146,7 +160,7 @@ def mini_project(folder: Path, streams: list[str] = MINI_STREAMS) -> Path:
     shutil.copy(staging / "_marina__sources.yml", project / "models" / "staging")
     for stream in streams:
         t = sdb.CATALOG[stream]
-        system, table = t["system"], stream[len(t["system"]) + 1:]
+        system, table = t["system"], stream[len(t["system"]) + 1 :]
         for layer, stem in (("staging", f"stg_{system}__{table}"), ("dw", f"dw_{stream}")):
             dest = project / "models" / layer / system
             dest.mkdir(parents=True, exist_ok=True)
@@ -174,11 +188,13 @@ def load(db: Path, stream: str, key: str, rows: list[dict], rejected: list[dict]
     import staging_db as sdb
 
     sdb.load_export(db, stream, key, rows, rejected=rejected, run_id=run_id)
-    now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+    now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     con = duckdb.connect(str(db))
     try:
-        con.execute("update main.STG_MARINA_LOAD_AUDIT set STARTED_AT = ?, FINISHED_AT = ? "
-                    "where RUN_ID = ? and TABLE_NAME = ?", [now - dt.timedelta(seconds=2), now, run_id, stream])
+        con.execute(
+            "update main.STG_MARINA_LOAD_AUDIT set STARTED_AT = ?, FINISHED_AT = ? where RUN_ID = ? and TABLE_NAME = ?",
+            [now - dt.timedelta(seconds=2), now, run_id, stream],
+        )
     finally:
         con.close()
 

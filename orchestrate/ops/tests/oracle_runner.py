@@ -4,6 +4,7 @@ with the staging tables named in argv[3] (comma separated) also reported as exis
 
 python oracle_runner.py <out.json> '<JSON list of dbt arg lists>' STG_A,STG_B
 """
+
 from __future__ import annotations
 
 import json
@@ -12,7 +13,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "transform" / "tests"))
 
-import oracle_stub  # noqa: E402
+import oracle_stub
 
 
 def main(out: str, invocations: str, staging: str) -> int:
@@ -25,8 +26,14 @@ def main(out: str, invocations: str, staging: str) -> int:
     for args in json.loads(invocations):
         first = len(oracle_stub.STATEMENTS)
         res = dbtRunner().invoke(args)
-        results.append({"args": args, "success": res.success, "exception": str(res.exception or ""),
-                        "statements": oracle_stub.STATEMENTS[first:]})
+        results.append(
+            {
+                "args": args,
+                "success": res.success,
+                "exception": str(res.exception or ""),
+                "statements": oracle_stub.STATEMENTS[first:],
+            }
+        )
     Path(out).write_text(json.dumps({"results": results}))
     return 0
 

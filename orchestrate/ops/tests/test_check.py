@@ -3,10 +3,10 @@
 S3 is moto's server over HTTP (127.0.0.1), with IAM authentication switched on for the credential
 tests; Oracle is checked up to what needs no server (wallet folders, a refused connection).
 """
+
 from __future__ import annotations
 
 import datetime as dt
-import gzip
 import io
 import json
 import os
@@ -14,13 +14,12 @@ import tarfile
 import time
 import urllib.request
 import zipfile
-from pathlib import Path
 
 import boto3
 import pytest
-
 import staging_db as sdb
 from conftest import REPO, base_env, mini_project, run_cli
+
 from marina_ops.check import run_checks
 from marina_ops.check_config import plugin_configs
 from marina_ops.cli import main
@@ -72,11 +71,16 @@ def local_setup(tmp_path):
     db = tmp_path / "marina.duckdb"
     sdb.create_all(db)
     project = mini_project(tmp_path)
-    env = {"MELTANO_PROJECT_ROOT": str(tmp_path), "DBT_TARGET": "duckdb",
-           "TAP_MARINA_S3_MOLO_PATH": str(tmp_path / "exports" / "molo"),
-           "TAP_MARINA_S3_STELLAR_PATH": str(tmp_path / "exports" / "stellar"),
-           "TARGET_ORACLE_DUCKDB_PATH": str(db), "MARINA_DUCKDB_PATH": str(db),
-           "DBT_PROJECT_DIR": str(project), "DBT_PROFILES_DIR": str(project)}
+    env = {
+        "MELTANO_PROJECT_ROOT": str(tmp_path),
+        "DBT_TARGET": "duckdb",
+        "TAP_MARINA_S3_MOLO_PATH": str(tmp_path / "exports" / "molo"),
+        "TAP_MARINA_S3_STELLAR_PATH": str(tmp_path / "exports" / "stellar"),
+        "TARGET_ORACLE_DUCKDB_PATH": str(db),
+        "MARINA_DUCKDB_PATH": str(db),
+        "DBT_PROJECT_DIR": str(project),
+        "DBT_PROFILES_DIR": str(project),
+    }
     return env
 
 
@@ -84,10 +88,14 @@ def test_good_local_setup_passes(local_setup):
     proc = run_cli(["check", "--from-env"], {**base_env(), **local_setup})
     assert proc.returncode == 0, proc.stdout + proc.stderr
     lines = proc.stdout.splitlines()
-    checks = lines[:lines.index("")]
+    checks = lines[: lines.index("")]
     assert len(checks) == 6 and all(ln.startswith("OK ") for ln in checks), proc.stdout
-    assert any("exports molo: local folder" in ln and f"1 export(s), newest {MOLO_EXPORT} (zip of 2 members, 2 CSV; "
-               "arrived " in ln and "0 h ago)" in ln for ln in lines), proc.stdout
+    assert any(
+        "exports molo: local folder" in ln
+        and f"1 export(s), newest {MOLO_EXPORT} (zip of 2 members, 2 CSV; arrived " in ln
+        and "0 h ago)" in ln
+        for ln in lines
+    ), proc.stdout
     assert any(f"newest {STELLAR_EXPORT} (gzip'd tar, first member data/holidays.csv;" in ln for ln in lines)
     assert any(f"{sdb.CATALOG.__len__() + 2} STG_ and 0 DW_ tables" in ln for ln in lines)
     assert any(ln.startswith("OK    dbt (target duckdb): dbt debug: all checks passed") for ln in lines)
@@ -118,18 +126,33 @@ def s3(tmp_path_factory):
     folder = tmp_path_factory.mktemp("aws")
     for name in [n for n in os.environ if n.startswith("AWS_")]:
         del os.environ[name]
-    os.environ.update({"AWS_SHARED_CREDENTIALS_FILE": str(folder / "none"), "AWS_CONFIG_FILE": str(folder / "none"),
-                       "AWS_EC2_METADATA_DISABLED": "true", "NO_PROXY": "127.0.0.1,localhost",
-                       "no_proxy": "127.0.0.1,localhost"})
+    os.environ.update(
+        {
+            "AWS_SHARED_CREDENTIALS_FILE": str(folder / "none"),
+            "AWS_CONFIG_FILE": str(folder / "none"),
+            "AWS_EC2_METADATA_DISABLED": "true",
+            "NO_PROXY": "127.0.0.1,localhost",
+            "no_proxy": "127.0.0.1,localhost",
+        }
+    )
     server = moto_server.ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     endpoint = f"http://127.0.0.1:{server.get_host_and_port()[1]}"
-    admin = {"endpoint_url": endpoint, "region_name": "us-east-1",
-             "aws_access_key_id": "setup", "aws_secret_access_key": "setup"}
+    admin = {
+        "endpoint_url": endpoint,
+        "region_name": "us-east-1",
+        "aws_access_key_id": "setup",
+        "aws_secret_access_key": "setup",
+    }
     iam = boto3.client("iam", **admin)
     iam.create_user(UserName="marina")
-    iam.put_user_policy(UserName="marina", PolicyName="all", PolicyDocument=json.dumps({
-        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}))
+    iam.put_user_policy(
+        UserName="marina",
+        PolicyName="all",
+        PolicyDocument=json.dumps(
+            {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
+        ),
+    )
     key = iam.create_access_key(UserName="marina")["AccessKey"]
     s3c = boto3.client("s3", **admin)
     s3c.create_bucket(Bucket="marina-exports")
@@ -143,10 +166,16 @@ def s3(tmp_path_factory):
 
 
 def s3_env(s3, local_setup, **over) -> dict:
-    return {**local_setup, "TAP_MARINA_S3_ENDPOINT_URL": s3["endpoint"], "TAP_MARINA_S3_AWS_REGION": "us-east-1",
-            "TAP_MARINA_S3_MOLO_BUCKET": "marina-exports", "TAP_MARINA_S3_MOLO_PREFIX": "molo/",
-            "TAP_MARINA_S3_AWS_ACCESS_KEY_ID": s3["key"], "TAP_MARINA_S3_AWS_SECRET_ACCESS_KEY": s3["secret"],
-            **over}
+    return {
+        **local_setup,
+        "TAP_MARINA_S3_ENDPOINT_URL": s3["endpoint"],
+        "TAP_MARINA_S3_AWS_REGION": "us-east-1",
+        "TAP_MARINA_S3_MOLO_BUCKET": "marina-exports",
+        "TAP_MARINA_S3_MOLO_PREFIX": "molo/",
+        "TAP_MARINA_S3_AWS_ACCESS_KEY_ID": s3["key"],
+        "TAP_MARINA_S3_AWS_SECRET_ACCESS_KEY": s3["secret"],
+        **over,
+    }
 
 
 def molo_check(env: dict):
@@ -156,8 +185,10 @@ def molo_check(env: dict):
 def test_bucket_is_listed(s3, local_setup):
     r = molo_check(s3_env(s3, local_setup))
     assert r.status == "OK", r.message
-    assert r.message.startswith("s3://marina-exports/molo/: 1 export(s), newest molo/molo_backup_2025-01-01.zip "
-                                "(zip of 2 members, 2 CSV; arrived "), r.message
+    assert r.message.startswith(
+        "s3://marina-exports/molo/: 1 export(s), newest molo/molo_backup_2025-01-01.zip "
+        "(zip of 2 members, 2 CSV; arrived "
+    ), r.message
 
 
 def test_damaged_zip_in_the_bucket_fails(s3, local_setup):
@@ -177,10 +208,18 @@ def test_wrong_bucket_is_named(s3, local_setup):
 @pytest.fixture
 def iam_auth(s3):
     """moto checks credentials and permissions from now on (until the test ends)."""
+
     def reset(count: str) -> None:
-        urllib.request.urlopen(urllib.request.Request(
-            f"{s3['endpoint']}/moto-api/reset-auth", data=count.encode(), method="POST",
-            headers={"Content-Type": "text/plain"}), timeout=10).read()
+        urllib.request.urlopen(
+            urllib.request.Request(
+                f"{s3['endpoint']}/moto-api/reset-auth",
+                data=count.encode(),
+                method="POST",
+                headers={"Content-Type": "text/plain"},
+            ),
+            timeout=10,
+        ).read()
+
     reset("0")
     yield
     reset("inf")
@@ -200,9 +239,16 @@ def test_bad_credentials_are_told_apart(s3, local_setup, iam_auth):
 @pytest.fixture
 def oracle_env(local_setup, tmp_path):
     env = {k: v for k, v in local_setup.items() if "DUCKDB" not in k}
-    return {**env, "DBT_TARGET": "oracle", "ORACLE_USER": "marina_app", "ORACLE_PASSWORD": "pw",
-            "ORACLE_DSN": "marina_high", "ORACLE_CONFIG_DIR": str(tmp_path / "wallet"),
-            "ORACLE_WALLET_LOCATION": str(tmp_path / "wallet"), "ORACLE_WALLET_PASSWORD": "wpw"}
+    return {
+        **env,
+        "DBT_TARGET": "oracle",
+        "ORACLE_USER": "marina_app",
+        "ORACLE_PASSWORD": "pw",
+        "ORACLE_DSN": "marina_high",
+        "ORACLE_CONFIG_DIR": str(tmp_path / "wallet"),
+        "ORACLE_WALLET_LOCATION": str(tmp_path / "wallet"),
+        "ORACLE_WALLET_PASSWORD": "wpw",
+    }
 
 
 def test_missing_wallet_folder_is_named(oracle_env, tmp_path):
@@ -239,8 +285,10 @@ def test_unresolvable_host_is_a_fail_line_not_a_crash(oracle_env, capsys, clean_
         clean_env.setenv(k, v)
     assert main(["check", "--from-env", "--no-dbt"]) == 1
     out = capsys.readouterr().out
-    assert ("FAIL  warehouse (loader target-oracle): Oracle marina_app@adb.example.invalid:1522/marina_high: "
-            "the database host in ORACLE_DSN cannot be resolved") in out
+    assert (
+        "FAIL  warehouse (loader target-oracle): Oracle marina_app@adb.example.invalid:1522/marina_high: "
+        "the database host in ORACLE_DSN cannot be resolved"
+    ) in out
     assert "Traceback" not in out and out.rstrip().endswith("check(s) failed")
 
 
@@ -257,8 +305,7 @@ def test_prod_without_any_setting(local_setup, clean_env, capsys):
     assert "FAIL  exports stellar: MARINA_STELLAR_BUCKET is not set for environment prod" in out
     assert "FAIL  warehouse (loader target-oracle): no warehouse configured for environment prod" in out
     assert "FAIL  loader and dbt: dbt has no Oracle to compare with" in out
-    assert ("FAIL  dbt (target oracle): ORACLE_USER, ORACLE_PASSWORD, ORACLE_DSN not set for environment prod"
-            in out)
+    assert "FAIL  dbt (target oracle): ORACLE_USER, ORACLE_PASSWORD, ORACLE_DSN not set for environment prod" in out
     assert "OK " not in out.replace("OK    settings", "") and "5 check(s) failed" in out
 
 
@@ -271,12 +318,15 @@ def test_dbt_target_other_than_the_environments_is_refused(local_setup):
 
 
 # --- export contents and age ----------------------------------------------------------------------
-@pytest.mark.parametrize(("name", "data", "expected"), [
-    ("molo_backup_2025-01-02.zip", b"<html>Not Found</html>", "is neither a zip nor a gzip archive"),
-    ("molo_backup_2025-01-02.zip", zip_export()[:-30], "is not a readable zip"),
-    ("molo_backup_2025-01-02.zip", zip_export({"readme.txt": b"hello"}), "is zip of 1 member(s), none a .csv"),
-    ("molo_backup_2025-01-02.zip", b"\x1f\x8b" + b"\0" * 40, "is a gzip whose first tar header cannot be read"),
-])
+@pytest.mark.parametrize(
+    ("name", "data", "expected"),
+    [
+        ("molo_backup_2025-01-02.zip", b"<html>Not Found</html>", "is neither a zip nor a gzip archive"),
+        ("molo_backup_2025-01-02.zip", zip_export()[:-30], "is not a readable zip"),
+        ("molo_backup_2025-01-02.zip", zip_export({"readme.txt": b"hello"}), "is zip of 1 member(s), none a .csv"),
+        ("molo_backup_2025-01-02.zip", b"\x1f\x8b" + b"\0" * 40, "is a gzip whose first tar header cannot be read"),
+    ],
+)
 def test_junk_newest_export_fails(local_setup, tmp_path, name, data, expected):
     folder = tmp_path / "exports" / "molo"
     os.utime(folder / MOLO_EXPORT, (time.time() - 86400,) * 2)  # the good one is older
@@ -293,10 +343,12 @@ def test_export_two_days_old_is_late(local_setup, tmp_path, late_export, status)
     env = {**local_setup, "TAP_MARINA_S3_MOLO_MAX_EXPORT_AGE_HOURS": "30", "TAP_MARINA_S3_LATE_EXPORT": late_export}
     results = by_name(run_checks(env, use_meltano=False, with_dbt=False))
     r = results["exports molo"]
-    arrived = dt.datetime.fromtimestamp(two_days_ago, dt.timezone.utc)
+    arrived = dt.datetime.fromtimestamp(two_days_ago, dt.UTC)
     assert r.status == status
-    assert f"arrived {arrived:%Y-%m-%d %H:%M} UTC, 48 h ago): the next export is late " \
-           "(molo_max_export_age_hours=30)" in r.message, r.message
+    assert (
+        f"arrived {arrived:%Y-%m-%d %H:%M} UTC, 48 h ago): the next export is late "
+        "(molo_max_export_age_hours=30)" in r.message
+    ), r.message
     assert results["exports stellar"].status == "OK"  # no limit set for Stellar
 
 
@@ -306,9 +358,15 @@ MELTANO = REPO / ".venv" / "bin" / "meltano"
 
 @pytest.mark.skipif(not MELTANO.is_file(), reason="needs the project's .venv (make install)")
 def test_settings_come_from_meltano_for_the_active_environment():
-    env = {**base_env(), "MELTANO_PROJECT_ROOT": str(REPO), "MARINA_MELTANO_BIN": str(MELTANO),
-           "MELTANO_ENVIRONMENT": "staging", "MARINA_MOLO_BUCKET": "molo-from-env", "ORACLE_USER": "marina_app",
-           "MELTANO_SEND_ANONYMOUS_USAGE_STATS": "false"}
+    env = {
+        **base_env(),
+        "MELTANO_PROJECT_ROOT": str(REPO),
+        "MARINA_MELTANO_BIN": str(MELTANO),
+        "MELTANO_ENVIRONMENT": "staging",
+        "MARINA_MOLO_BUCKET": "molo-from-env",
+        "ORACLE_USER": "marina_app",
+        "MELTANO_SEND_ANONYMOUS_USAGE_STATS": "false",
+    }
     tap, target, source = plugin_configs(env, use_meltano=True)
     assert source.startswith("meltano config")
     assert tap["molo_bucket"] == "molo-from-env"  # staging maps MARINA_MOLO_BUCKET to the tap
@@ -321,9 +379,15 @@ def test_settings_come_from_meltano_for_the_active_environment():
 def test_prod_check_through_meltano_names_the_unset_bucket(tmp_path):
     """`make check` reads the settings from `meltano config` like the run: in prod an unset bucket
     variable is a FAIL naming it (meltano.yml gives prod no local folder to fall back on)."""
-    env = {**base_env(), "MELTANO_PROJECT_ROOT": str(REPO), "MARINA_MELTANO_BIN": str(MELTANO),
-           "MELTANO_ENVIRONMENT": "prod", "MARINA_STELLAR_BUCKET": "", "MARINA_MOLO_BUCKET": "",
-           "MELTANO_SEND_ANONYMOUS_USAGE_STATS": "false"}
+    env = {
+        **base_env(),
+        "MELTANO_PROJECT_ROOT": str(REPO),
+        "MARINA_MELTANO_BIN": str(MELTANO),
+        "MELTANO_ENVIRONMENT": "prod",
+        "MARINA_STELLAR_BUCKET": "",
+        "MARINA_MOLO_BUCKET": "",
+        "MELTANO_SEND_ANONYMOUS_USAGE_STATS": "false",
+    }
     results = by_name(run_checks(env, use_meltano=True, with_dbt=False))
     for system in ("molo", "stellar"):
         r = results[f"exports {system}"]

@@ -4,27 +4,30 @@ The meltano executable is replaced by a small script (MARINA_MELTANO_BIN) that p
 exits with a chosen code: what is tested is the wrapper (streaming, tail, notification, exit code).
 The wrapper on a real dbt run is covered by test_runlog.py (build-if-new uses the same code).
 """
+
 from __future__ import annotations
 
 import stat
 import textwrap
 
 import pytest
-
 from conftest import MARINA_OPS
+
 from marina_ops.cli import main
 
 
 def fake_meltano(folder, exit_code: int, lines: int = 60):
     script = folder / "meltano"
-    script.write_text(textwrap.dedent(f"""\
+    script.write_text(
+        textwrap.dedent(f"""\
         #!/bin/sh
         echo "meltano called with: $*"
         i=1
         while [ $i -le {lines} ]; do echo "output line $i"; i=$((i+1)); done
         echo "last words on stderr" >&2
         exit {exit_code}
-        """))
+        """)
+    )
     script.chmod(script.stat().st_mode | stat.S_IEXEC)
     return script
 
@@ -54,7 +57,8 @@ def test_failed_job_notifies_with_the_tail_of_its_output(job_env, tmp_path, webh
 
 
 def test_under_airflow_failures_are_left_to_its_callback_and_successes_are_sent(
-        job_env, tmp_path, webhook_server, capsys):
+    job_env, tmp_path, webhook_server, capsys
+):
     """Airflow retries a failed task and its callback notifies once the retries are used up."""
     job_env.setenv("MARINA_FAILURE_NOTIFIED_BY", "airflow")
     job_env.setenv("MARINA_NOTIFY_ON", "success,failure")
@@ -87,9 +91,11 @@ def test_missing_meltano_is_a_notified_failure(job_env, tmp_path, webhook_server
 
 
 # --- log files, late exports, DBT_TARGET -----------------------------------------------------------
-LATE_LINE = ("2026-12-07T06:30:05Z [info     ] tap-marina-s3 Late Stellar Business (boat rentals) export: nothing new since "
-             "2026-12-05 06:00 UTC (48 h ago, newest prod_resilient_2026-12-05_06_00-DATA.sql.gz in s3://b/; "
-             "stellar_max_export_age_hours=30)")
+LATE_LINE = (
+    "2026-12-07T06:30:05Z [info     ] tap-marina-s3 Late Stellar Business (boat rentals) export: nothing new since "
+    "2026-12-05 06:00 UTC (48 h ago, newest prod_resilient_2026-12-05_06_00-DATA.sql.gz in s3://b/; "
+    "stellar_max_export_age_hours=30)"
+)
 
 
 def meltano_printing(folder, line: str, exit_code: int):
@@ -138,8 +144,9 @@ def test_late_export_warning_is_notified_when_the_run_went_on(job_env, tmp_path,
     (req,) = webhook_server.requests  # MARINA_NOTIFY_ON's default has warning, not success
     assert req["json"]["status"] == "warning"
     assert req["json"]["title"].endswith("molo WARNING")
-    assert ("Late Stellar Business (boat rentals) export: nothing new since 2026-12-05 06:00 UTC"
-            in req["json"]["message"])
+    assert (
+        "Late Stellar Business (boat rentals) export: nothing new since 2026-12-05 06:00 UTC" in req["json"]["message"]
+    )
 
 
 def test_dbt_target_the_environment_does_not_use_is_refused(job_env, tmp_path, webhook_server, capsys):
@@ -155,13 +162,16 @@ def test_dbt_target_the_environment_does_not_use_is_refused(job_env, tmp_path, w
     assert req["json"]["status"] == "failure" and "did not start" in req["json"]["message"]
 
 
-def test_steps_inside_a_wrapped_job_leave_summary_and_notification_to_the_wrapper(job_env, tmp_path, webhook_server,
-                                                                                  capsys):
+def test_steps_inside_a_wrapped_job_leave_summary_and_notification_to_the_wrapper(
+    job_env, tmp_path, webhook_server, capsys
+):
     """The job's own `marina-ops:report` step runs with MARINA_OPS_WRAPPED: no notification of its
     own (the wrapper sends one), so a failed job notifies once."""
     script = tmp_path / "meltano"
-    script.write_text(f"#!/bin/sh\necho \"wrapped: $MARINA_OPS_WRAPPED\"\n"
-                      f"MARINA_MELTANO_BIN= {MARINA_OPS} notify --status failure --job inner\nexit 1\n")
+    script.write_text(
+        f'#!/bin/sh\necho "wrapped: $MARINA_OPS_WRAPPED"\n'
+        f"MARINA_MELTANO_BIN= {MARINA_OPS} notify --status failure --job inner\nexit 1\n"
+    )
     script.chmod(script.stat().st_mode | stat.S_IEXEC)
     job_env.setenv("MARINA_MELTANO_BIN", str(script))
     assert main(["run", "marina"]) == 1

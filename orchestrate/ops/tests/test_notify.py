@@ -1,5 +1,6 @@
 """Notifications against a local SMTP server (aiosmtpd) and a local HTTP server, through the CLI's
 `notify` command (in-process: the same code Airflow's callback and the job wrapper call)."""
+
 from __future__ import annotations
 
 import hashlib
@@ -29,7 +30,7 @@ def notify_env(clean_env, smtp_server, webhook_server):
 def test_failure_goes_to_mail_and_webhook(notify_env, smtp_server, webhook_server, capsys):
     rc = main(["notify", "--status", "failure", "--job", "marina", "--message", "tap failed: ORA-01017\nline 2"])
     assert rc == 0, capsys.readouterr()
-    (mail_from, rcpts, msg), = smtp_server.messages
+    ((mail_from, rcpts, msg),) = smtp_server.messages
     assert smtp_server.logins == [("ops@marina.example", "right-password")]
     assert mail_from == "ops@marina.example"
     assert rcpts == ["oncall@marina.example", "data@marina.example"]
@@ -58,8 +59,9 @@ def test_success_is_sent_only_when_asked_for(notify_env, smtp_server, webhook_se
     assert [r["json"]["status"] for r in webhook_server.requests] == ["success"]
 
 
-def test_a_failing_channel_does_not_stop_the_other_and_fails_the_command(notify_env, smtp_server, webhook_server,
-                                                                        capsys):
+def test_a_failing_channel_does_not_stop_the_other_and_fails_the_command(
+    notify_env, smtp_server, webhook_server, capsys
+):
     webhook_server.status = 500
     assert main(["notify", "--status", "failure", "--job", "marina"]) == 1
     assert len(smtp_server.messages) == 1 and len(webhook_server.requests) == 1
@@ -81,11 +83,14 @@ def test_no_channel_is_said_not_silent(clean_env, capsys):
     assert "no channel configured" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("name,value,error", [
-    ("MARINA_NOTIFY_ON", "failure,sometimes", "unknown status sometimes"),
-    ("MARINA_SMTP_SECURITY", "tls13", "use starttls, ssl or none"),
-    ("MARINA_WEBHOOK_URL", "hooks.example/x", "must be an http(s) URL"),
-])
+@pytest.mark.parametrize(
+    "name,value,error",
+    [
+        ("MARINA_NOTIFY_ON", "failure,sometimes", "unknown status sometimes"),
+        ("MARINA_SMTP_SECURITY", "tls13", "use starttls, ssl or none"),
+        ("MARINA_WEBHOOK_URL", "hooks.example/x", "must be an http(s) URL"),
+    ],
+)
 def test_misconfiguration_fails_before_anything_runs(clean_env, capsys, name, value, error):
     clean_env.setenv("MARINA_SMTP_HOST", "127.0.0.1")
     clean_env.setenv("MARINA_SMTP_TO", "oncall@marina.example")
@@ -103,7 +108,9 @@ def test_smtp_host_without_recipients_is_an_error(clean_env, capsys):
 def test_payload_is_json_serialisable_with_a_summary():
     from marina_ops.notify import Notification
 
-    n = Notification("failure", "marina", "x", summary={"started_at": "2025-01-01T00:00:00", "dw": {"rows_inserted": 1}})
+    n = Notification(
+        "failure", "marina", "x", summary={"started_at": "2025-01-01T00:00:00", "dw": {"rows_inserted": 1}}
+    )
     assert json.loads(json.dumps(n.payload()))["summary"]["dw"]["rows_inserted"] == 1
 
 

@@ -10,13 +10,13 @@ One scenario, run once for the module (two dbt builds: each costs seconds):
                                                                   -> holidays skipped, a locations
      test fails, slip types merged; failure notified with the summary; `report` exits 1
 """
+
 from __future__ import annotations
 
 import datetime as dt
 import time
 
 import pytest
-
 import staging_db as sdb
 from conftest import MINI_STREAMS, TRANSFORM, base_env, dw_models, load, mini_project, run_cli, serve_webhook
 
@@ -34,8 +34,10 @@ E1_SLIPS, E1_REJECTED = [slip(1), slip(2), slip(3), slip(4), slip(5)], [slip(6)]
 # e2: 1 and 3 unchanged, 2 renamed, 4 gone (soft delete), 5 gone but rejected in e2 (kept),
 # 6 valid now (insert), 7 new (insert)
 E2_SLIPS, E2_REJECTED = [slip(1), slip(2, "renamed"), slip(3), slip(6), slip(7)], [slip(5)]
-E1_HOLIDAYS = [{"LOCATION_ID": 10, "HOLIDAY_DATE": dt.date(2025, 12, 25)},
-               {"LOCATION_ID": 10, "HOLIDAY_DATE": dt.date(2026, 1, 1)}]
+E1_HOLIDAYS = [
+    {"LOCATION_ID": 10, "HOLIDAY_DATE": dt.date(2025, 12, 25)},
+    {"LOCATION_ID": 10, "HOLIDAY_DATE": dt.date(2026, 1, 1)},
+]
 
 
 def log_rows(db) -> list[dict]:
@@ -61,17 +63,31 @@ def dw_state(db, stream: str) -> dict[int, dict]:
 def expected_changes(before: dict[int, dict], after: dict[int, dict]) -> dict[str, int]:
     """What the run did to the DW table, from its rows before and after (independent of the log)."""
     ins = sum(1 for k in after if k not in before)
-    upd = sum(1 for k in after if k in before and not after[k]["DW_IS_DELETED"]
-              and (after[k]["DW_ROW_HASH"] != before[k]["DW_ROW_HASH"] or before[k]["DW_IS_DELETED"]))
+    upd = sum(
+        1
+        for k in after
+        if k in before
+        and not after[k]["DW_IS_DELETED"]
+        and (after[k]["DW_ROW_HASH"] != before[k]["DW_ROW_HASH"] or before[k]["DW_IS_DELETED"])
+    )
     dele = sum(1 for k in after if k in before and after[k]["DW_IS_DELETED"] and not before[k]["DW_IS_DELETED"])
-    unch = sum(1 for k in after if k in before and not after[k]["DW_IS_DELETED"] and not before[k]["DW_IS_DELETED"]
-               and after[k]["DW_ROW_HASH"] == before[k]["DW_ROW_HASH"])
+    unch = sum(
+        1
+        for k in after
+        if k in before
+        and not after[k]["DW_IS_DELETED"]
+        and not before[k]["DW_IS_DELETED"]
+        and after[k]["DW_ROW_HASH"] == before[k]["DW_ROW_HASH"]
+    )
     return {"DW_ROWS_INSERTED": ins, "DW_ROWS_UPDATED": upd, "DW_ROWS_DELETED": dele, "DW_ROWS_UNCHANGED": unch}
 
 
 def audit_of(db, stream: str, key: str) -> dict:
-    rows = sdb.query(db, f"select * from main.STG_MARINA_LOAD_AUDIT where TABLE_NAME = '{stream}' "
-                         f"and SOURCE_KEY = '{key}' order by FINISHED_AT desc")
+    rows = sdb.query(
+        db,
+        f"select * from main.STG_MARINA_LOAD_AUDIT where TABLE_NAME = '{stream}' "
+        f"and SOURCE_KEY = '{key}' order by FINISHED_AT desc",
+    )
     return rows[0]
 
 
@@ -83,9 +99,15 @@ def scenario(tmp_path_factory):
     sdb.create_all(db)
     out: dict = {"db": db}
     with serve_webhook() as hook:
-        env = {**base_env(), "DBT_TARGET": "duckdb", "MARINA_DUCKDB_PATH": str(db),
-               "DBT_PROJECT_DIR": str(project), "DBT_PROFILES_DIR": str(project),
-               "MARINA_WEBHOOK_URL": hook.url, "MARINA_NOTIFY_ON": "failure,success"}
+        env = {
+            **base_env(),
+            "DBT_TARGET": "duckdb",
+            "MARINA_DUCKDB_PATH": str(db),
+            "DBT_PROJECT_DIR": str(project),
+            "DBT_PROFILES_DIR": str(project),
+            "MARINA_WEBHOOK_URL": hook.url,
+            "MARINA_NOTIFY_ON": "failure,success",
+        }
         # S1
         load(db, SLIPS, "molo/e1.zip", E1_SLIPS, E1_REJECTED, run_id="tap-1")
         load(db, HOLIDAYS, "stellar/e1-DATA.sql.gz", E1_HOLIDAYS, run_id="tap-1")
@@ -105,9 +127,12 @@ def scenario(tmp_path_factory):
         load(db, HOLIDAYS, "stellar/e3-DATA.sql.gz", E1_HOLIDAYS[:1], run_id="tap-2")
         sdb.query(db, "alter table main.STG_STELLAR_HOLIDAYS rename column HOLIDAY_DATE to HOLIDAY_DAY")
         # a DW table that breaks its own tests (the same key twice): the model runs, its test fails
-        sdb.query(db, "insert into main.DW_STELLAR_LOCATIONS (ID, DW_ID, DW_ROW_HASH, DW_LAST_INSERTED, "
-                      "DW_LAST_UPDATED, DW_IS_DELETED) values (1, 'a', 'h', now(), now(), 0), "
-                      "(1, 'b', 'h', now(), now(), 0)")
+        sdb.query(
+            db,
+            "insert into main.DW_STELLAR_LOCATIONS (ID, DW_ID, DW_ROW_HASH, DW_LAST_INSERTED, "
+            "DW_LAST_UPDATED, DW_IS_DELETED) values (1, 'a', 'h', now(), now(), 0), "
+            "(1, 'b', 'h', now(), now(), 0)",
+        )
         n = len(hook.requests)
         out["s3"] = run_cli(["build-if-new"], env)
         out["s3_hooks"] = hook.requests[n:]
@@ -127,13 +152,24 @@ def test_first_build_logs_one_row_per_dw_model_reconciled_with_the_audit(scenari
     audit = audit_of(db, SLIPS, "molo/e1.zip")
     assert (slips["SOURCE_KEY"], slips["AUDIT_RUN_ID"], slips["EXPORT_IS_NEW"]) == ("molo/e1.zip", "tap-1", 1)
     assert (slips["ROWS_READ"], slips["ROWS_REJECTED"], slips["ROWS_EMITTED"]) == (
-        audit["ROWS_READ"], audit["ROWS_REJECTED"], audit["ROWS_EMITTED"])
+        audit["ROWS_READ"],
+        audit["ROWS_REJECTED"],
+        audit["ROWS_EMITTED"],
+    )
     assert slips["ROWS_READ"] == len(E1_SLIPS) + len(E1_REJECTED) and slips["ROWS_REJECTED"] == len(E1_REJECTED)
     assert slips["ROWS_STAGED"] == len(E1_SLIPS) == slips["ROWS_EMITTED"]
-    assert (slips["DW_ROWS_INSERTED"], slips["DW_ROWS_UPDATED"], slips["DW_ROWS_DELETED"],
-            slips["DW_ROWS_UNCHANGED"]) == (len(E1_SLIPS), 0, 0, 0)
+    assert (
+        slips["DW_ROWS_INSERTED"],
+        slips["DW_ROWS_UPDATED"],
+        slips["DW_ROWS_DELETED"],
+        slips["DW_ROWS_UNCHANGED"],
+    ) == (len(E1_SLIPS), 0, 0, 0)
     assert (slips["MODEL_STATUS"], slips["SYSTEM"], slips["DW_TABLE"], slips["DBT_COMMAND"]) == (
-        "success", "molo", "DW_MOLO_SLIP_TYPES", "build")
+        "success",
+        "molo",
+        "DW_MOLO_SLIP_TYPES",
+        "build",
+    )
     assert float(slips["LOAD_SECONDS"]) == pytest.approx(2.0)
     assert rows[HOLIDAYS]["DW_ROWS_INSERTED"] == len(E1_HOLIDAYS)
     locations = rows["stellar_locations"]  # nothing loaded yet: no export, no audit, empty DW table
@@ -141,8 +177,10 @@ def test_first_build_logs_one_row_per_dw_model_reconciled_with_the_audit(scenari
     assert locations["EXPORT_IS_NEW"] is None and locations["DW_ROWS_INSERTED"] == 0
     # the run's own timestamp is what the DW audit columns carry
     e1_keys = ", ".join(str(r["ID"]) for r in E1_SLIPS)
-    dw_ts = {r["DW_LAST_INSERTED"] for r in sdb.query(
-        db, f"select DW_LAST_INSERTED from main.DW_MOLO_SLIP_TYPES where ID in ({e1_keys})")}
+    dw_ts = {
+        r["DW_LAST_INSERTED"]
+        for r in sdb.query(db, f"select DW_LAST_INSERTED from main.DW_MOLO_SLIP_TYPES where ID in ({e1_keys})")
+    }
     assert dw_ts == {slips["RUN_STARTED_AT"]}, (log_rows(db), sdb.query(db, "select * from main.DW_MOLO_SLIP_TYPES"))
 
 
@@ -151,11 +189,18 @@ def test_hook_creates_the_run_log_with_the_yaml_columns(scenario):
 
     doc = yaml.safe_load((TRANSFORM / "models" / "ops" / "dw_etl_run_log.yml").read_text())
     declared = [c["name"] for c in doc["models"][0]["columns"]]
-    created = sdb.query(scenario["db"], "select column_name, data_type from information_schema.columns "
-                                        "where table_name = 'DW_ETL_RUN_LOG' order by ordinal_position")
+    created = sdb.query(
+        scenario["db"],
+        "select column_name, data_type from information_schema.columns "
+        "where table_name = 'DW_ETL_RUN_LOG' order by ordinal_position",
+    )
     assert [c["column_name"] for c in created] == declared
     types = {c["column_name"]: c["data_type"] for c in created}
-    assert (types["RUN_STARTED_AT"], types["ROWS_READ"], types["DBT_SECONDS"]) == ("TIMESTAMP", "BIGINT", "DECIMAL(12,3)")
+    assert (types["RUN_STARTED_AT"], types["ROWS_READ"], types["DBT_SECONDS"]) == (
+        "TIMESTAMP",
+        "BIGINT",
+        "DECIMAL(12,3)",
+    )
     assert "dw_etl_run_log" not in scenario["s1"].stdout.replace("--exclude dw_etl_run_log", "")
 
 
@@ -194,9 +239,17 @@ def test_second_build_counts_equal_the_changes_made(scenario):
     audit = audit_of(db, SLIPS, "molo/e2.zip")
     assert (slips["SOURCE_KEY"], slips["AUDIT_RUN_ID"], slips["EXPORT_IS_NEW"]) == ("molo/e2.zip", "tap-2", 1)
     assert (slips["ROWS_READ"], slips["ROWS_REJECTED"], slips["ROWS_EMITTED"], slips["ROWS_STAGED"]) == (
-        audit["ROWS_READ"], audit["ROWS_REJECTED"], audit["ROWS_EMITTED"], len(E2_SLIPS))
+        audit["ROWS_READ"],
+        audit["ROWS_REJECTED"],
+        audit["ROWS_EMITTED"],
+        len(E2_SLIPS),
+    )
     locations = rows["stellar_locations"]  # ran again, nothing loaded: not a new export, nothing changed
-    assert (locations["MODEL_STATUS"], locations["EXPORT_IS_NEW"], locations["DW_ROWS_INSERTED"]) == ("success", None, 0)
+    assert (locations["MODEL_STATUS"], locations["EXPORT_IS_NEW"], locations["DW_ROWS_INSERTED"]) == (
+        "success",
+        None,
+        0,
+    )
     assert (slips["TESTS_FAILED"], locations["TESTS_FAILED"]) == (0, 1)  # unique_dw_stellar_locations_ID
 
 
@@ -220,18 +273,27 @@ def test_failed_model_is_logged_and_notified_with_the_summary(scenario):
     db = scenario["db"]
     rows = by_table(db, invocations(db)[1])
     holidays = rows[HOLIDAYS]
-    assert holidays["MODEL_STATUS"] == "skipped"          # its staging view failed to build
+    assert holidays["MODEL_STATUS"] == "skipped"  # its staging view failed to build
     assert holidays["SOURCE_KEY"] == "stellar/e3-DATA.sql.gz" and holidays["EXPORT_IS_NEW"] == 1
     assert (holidays["ROWS_STAGED"], holidays["DW_ROWS_INSERTED"], holidays["DW_ROWS_UNCHANGED"]) == (
-        1, 0, len(E1_HOLIDAYS))                           # the DW table kept e1
+        1,
+        0,
+        len(E1_HOLIDAYS),
+    )  # the DW table kept e1
     (req,) = scenario["s3_hooks"]
     payload = req["json"]
     assert payload["status"] == "failure"
     summary = payload["summary"]
     assert [(f["table"], f["status"], f["tests_failed"]) for f in summary["failed"]] == [
-        ("DW_STELLAR_HOLIDAYS", "skipped", 0), ("DW_STELLAR_LOCATIONS", "success", 1)]
-    assert summary["dw"] == {"rows_inserted": 2, "rows_updated": 1, "rows_deleted": 1,
-                             "rows_unchanged": 3 + len(E1_HOLIDAYS) + 2 + 1497}
+        ("DW_STELLAR_HOLIDAYS", "skipped", 0),
+        ("DW_STELLAR_LOCATIONS", "success", 1),
+    ]
+    assert summary["dw"] == {
+        "rows_inserted": 2,
+        "rows_updated": 1,
+        "rows_deleted": 1,
+        "rows_unchanged": 3 + len(E1_HOLIDAYS) + 2 + 1497,
+    }
     assert summary["tables_with_new_export"] == 2
     assert summary["load"]["rows_read"] == len(E2_SLIPS) + len(E2_REJECTED) + 1
     assert "exited with code" in payload["message"] and "Last " in payload["message"]

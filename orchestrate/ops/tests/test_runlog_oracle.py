@@ -6,6 +6,7 @@ Invocation 1 runs every model (the run-log model creates the table); invocation 
 model only, with the run log "missing", so the CREATE TABLE hook must create it.
 STG_STELLAR_LOCATIONS is left "missing" to cover the branch without a staging table.
 """
+
 from __future__ import annotations
 
 import json
@@ -16,9 +17,8 @@ from pathlib import Path
 
 import pytest
 import sqlglot
-from sqlglot import exp
-
 from conftest import mini_project
+from sqlglot import exp
 
 RUNNER = Path(__file__).with_name("oracle_runner.py")
 EXISTING_STAGING = ["STG_MOLO_SLIP_TYPES", "STG_STELLAR_HOLIDAYS", "STG_MARINA_LOAD_AUDIT", "STG_MARINA_REJECTS"]
@@ -28,14 +28,38 @@ EXISTING_STAGING = ["STG_MOLO_SLIP_TYPES", "STG_STELLAR_HOLIDAYS", "STG_MARINA_L
 def statements(tmp_path_factory):
     work = tmp_path_factory.mktemp("oracle")
     project = mini_project(work)
-    common = ["--project-dir", str(project), "--profiles-dir", str(project), "--target", "oracle",
-              "--threads", "2", "--target-path", str(work / "target"), "--log-path", str(work / "logs"),
-              "--log-level-file", "none"]
+    common = [
+        "--project-dir",
+        str(project),
+        "--profiles-dir",
+        str(project),
+        "--target",
+        "oracle",
+        "--threads",
+        "2",
+        "--target-path",
+        str(work / "target"),
+        "--log-path",
+        str(work / "logs"),
+        "--log-level-file",
+        "none",
+    ]
     invocations = [["run", *common], ["run", "--select", "stg_molo__slip_types", "dw_molo_slip_types", *common]]
-    env = {"PATH": "/usr/bin:/bin", "ORACLE_USER": "marina_app", "ORACLE_PASSWORD": "not-used",
-           "ORACLE_DSN": "stub.invalid:1522/marina_high", "ORACLE_SCHEMA": "marina", "DBT_TARGET": "oracle"}
-    proc = subprocess.run([sys.executable, str(RUNNER), str(work / "out.json"), json.dumps(invocations),
-                           ",".join(EXISTING_STAGING)], env=env, capture_output=True, text=True, timeout=600)
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "ORACLE_USER": "marina_app",
+        "ORACLE_PASSWORD": "not-used",
+        "ORACLE_DSN": "stub.invalid:1522/marina_high",
+        "ORACLE_SCHEMA": "marina",
+        "DBT_TARGET": "oracle",
+    }
+    proc = subprocess.run(
+        [sys.executable, str(RUNNER), str(work / "out.json"), json.dumps(invocations), ",".join(EXISTING_STAGING)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     data = json.loads((work / "out.json").read_text())
     for r in data["results"]:
@@ -49,8 +73,9 @@ def _oracle_rules(sql: str) -> None:
     code = re.sub(literal, "'x'", sql)
     assert not re.search(r"(\bfrom|\bjoin)\s+[\w.$\"]+\s+as\s+\w", code, re.I), "no AS before a table alias"
     assert not re.search(r"\)\s+as\s+\w+\s+(on|where|join|cross|left)\b", code, re.I), "no AS for subquery aliases"
-    assert not re.search(r"\b(md5|strftime|hugeint|date_diff|epoch)\s*\(|::|\b(true|false|boolean)\b|\blimit\s+\d",
-                         code, re.I)
+    assert not re.search(
+        r"\b(md5|strftime|hugeint|date_diff|epoch)\s*\(|::|\b(true|false|boolean)\b|\blimit\s+\d", code, re.I
+    )
     assert not re.search(r"\b(varchar|bigint|double)\b", code, re.I), "DuckDB type names"
 
 
@@ -65,8 +90,12 @@ def _hook_creates(statements: list[str]) -> list[str]:
     """The CREATE TABLE of hook 1: EXECUTE IMMEDIATE, ignoring ORA-00955 (already exists)."""
     out = []
     for s in statements:
-        m = re.fullmatch(r"BEGIN\s+EXECUTE IMMEDIATE '(.*)';\s*EXCEPTION WHEN OTHERS THEN\s*"
-                         r"IF SQLCODE != -955 THEN RAISE; END IF;\s*END;", s, flags=re.S)
+        m = re.fullmatch(
+            r"BEGIN\s+EXECUTE IMMEDIATE '(.*)';\s*EXCEPTION WHEN OTHERS THEN\s*"
+            r"IF SQLCODE != -955 THEN RAISE; END IF;\s*END;",
+            s,
+            flags=re.S,
+        )
         if m:
             out.append(m.group(1).replace("''", "'"))
     return out
@@ -90,11 +119,16 @@ def test_insert_has_one_branch_per_dw_model_run(statements):
     assert sorted(tables(first)) == ["DW_MOLO_SLIP_TYPES", "DW_STELLAR_HOLIDAYS", "DW_STELLAR_LOCATIONS"]
     assert tables(second) == ["DW_MOLO_SLIP_TYPES"]
     # staging read from the loader's table with its key as text; a missing staging table -> DUAL
-    assert ("select max(TO_CHAR(SDC_SOURCE_KEY)) as SOURCE_KEY, count(*) as ROWS_STAGED "
-            "from MARINA.STG_MOLO_SLIP_TYPES") in first
+    assert (
+        "select max(TO_CHAR(SDC_SOURCE_KEY)) as SOURCE_KEY, count(*) as ROWS_STAGED from MARINA.STG_MOLO_SLIP_TYPES"
+    ) in first
     assert "from MARINA.STG_STELLAR_LOCATIONS" not in first
-    assert re.search(r"cast\(null as VARCHAR2\(1024\)\) as SOURCE_KEY, cast\(null as NUMBER\(18,0\)\) "
-                     r"as ROWS_STAGED\s+from DUAL", first, re.I)
+    assert re.search(
+        r"cast\(null as VARCHAR2\(1024\)\) as SOURCE_KEY, cast\(null as NUMBER\(18,0\)\) "
+        r"as ROWS_STAGED\s+from DUAL",
+        first,
+        re.I,
+    )
     assert "from MARINA.DW_STELLAR_HOLIDAYS" in first
 
 

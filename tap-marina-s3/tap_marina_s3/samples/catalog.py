@@ -98,9 +98,7 @@ def parse_catalog(entries: list[dict]) -> tuple[Table, ...]:
             )
             for c in entry["columns"]
         )
-        tables.append(
-            Table(entry["stream"], system, entry["source_file"], tuple(entry["primary_key"]), columns)
-        )
+        tables.append(Table(entry["stream"], system, entry["source_file"], tuple(entry["primary_key"]), columns))
     return tuple(tables)
 
 

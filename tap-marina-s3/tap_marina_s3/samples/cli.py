@@ -24,8 +24,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--change-rate", type=float, default=0.01, help="fraction of rows updated per export")
     p.add_argument("--insert-rate", type=float, default=0.005, help="fraction of rows added per export")
     p.add_argument("--delete-rate", type=float, default=0.005, help="fraction of rows removed per export")
-    p.add_argument("--omit-table", action="append", default=[], metavar="STREAM",
-                   help="leave this table out of the last export (repeatable), e.g. molo_piers")
+    p.add_argument(
+        "--omit-table",
+        action="append",
+        default=[],
+        metavar="STREAM",
+        help="leave this table out of the last export (repeatable), e.g. molo_piers",
+    )
     p.add_argument("--systems", default=",".join(SYSTEMS), help="comma list: molo,stellar")
     p.add_argument("--jobs", type=int, default=None, help="processes (one per system; default 2)")
     p.add_argument("--show-relations", action="store_true", help="print the FK/interval mapping and exit")
@@ -44,9 +49,18 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     started = time.perf_counter()
     try:
-        manifest = generate(args.out_dir, seed=args.seed, rows=rows, exports=args.exports,
-                            change_rate=args.change_rate, omit_tables=args.omit_table, systems=systems,
-                            insert_rate=args.insert_rate, delete_rate=args.delete_rate, jobs=args.jobs)
+        manifest = generate(
+            args.out_dir,
+            seed=args.seed,
+            rows=rows,
+            exports=args.exports,
+            change_rate=args.change_rate,
+            omit_tables=args.omit_table,
+            systems=systems,
+            insert_rate=args.insert_rate,
+            delete_rate=args.delete_rate,
+            jobs=args.jobs,
+        )
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -35,15 +35,26 @@ from .writers import WRITERS
 
 START = {"molo": dt.datetime(2025, 11, 17, 8, 30, 0), "stellar": dt.datetime(2025, 11, 17, 9, 52, 0)}
 STEP = dt.timedelta(days=1)
-PATTERN = {"molo": "molo/molo_backup_{:%Y-%m-%d_%H-%M-%S}.zip",
-           "stellar": "stellar/prod_resilient_{:%Y-%m-%d_%H_%M}-DATA.sql.gz"}
+PATTERN = {
+    "molo": "molo/molo_backup_{:%Y-%m-%d_%H-%M-%S}.zip",
+    "stellar": "stellar/prod_resilient_{:%Y-%m-%d_%H_%M}-DATA.sql.gz",
+}
 STALE = {"molo": "molo/molo_backup_*.zip", "stellar": "stellar/prod_resilient_*-DATA.sql.gz"}
 
 
-def generate(out_dir: str | Path, *, seed: int = 42, rows: int = 5000, exports: int = 1,
-             change_rate: float = 0.01, omit_tables: Iterable[str] = (),
-             systems: Iterable[str] = SYSTEMS, insert_rate: float = 0.005, delete_rate: float = 0.005,
-             jobs: int | None = None) -> dict:
+def generate(
+    out_dir: str | Path,
+    *,
+    seed: int = 42,
+    rows: int = 5000,
+    exports: int = 1,
+    change_rate: float = 0.01,
+    omit_tables: Iterable[str] = (),
+    systems: Iterable[str] = SYSTEMS,
+    insert_rate: float = 0.005,
+    delete_rate: float = 0.005,
+    jobs: int | None = None,
+) -> dict:
     """Write the sample exports and manifest.json under out_dir; returns the manifest."""
     out = Path(out_dir)
     systems = tuple(s for s in SYSTEMS if s in set(systems))
@@ -63,9 +74,15 @@ def generate(out_dir: str | Path, *, seed: int = 42, rows: int = 5000, exports: 
             results = list(pool.map(_run_system, *zip(*args)))
     else:
         results = [_run_system(*a) for a in args]
-    manifest = {"seed": seed, "rows": rows, "change_rate": change_rate, "insert_rate": insert_rate,
-                "delete_rate": delete_rate, "systems": list(systems),
-                "exports": sorted((e for r in results for e in r), key=lambda e: e["exported_at"])}
+    manifest = {
+        "seed": seed,
+        "rows": rows,
+        "change_rate": change_rate,
+        "insert_rate": insert_rate,
+        "delete_rate": delete_rate,
+        "systems": list(systems),
+        "exports": sorted((e for r in results for e in r), key=lambda e: e["exported_at"]),
+    }
     (out / "manifest.json").write_text(json.dumps(manifest, indent=1), encoding="utf-8")
     return manifest
 
@@ -87,8 +104,15 @@ def _topo(tables: tuple[Table, ...], fks: dict[tuple[str, str], str]) -> list[st
     return list(TopologicalSorter(graph).static_order())
 
 
-def _run_system(system: str, out: Path, seed: int, counts: dict[str, int], exports: int,
-                rates: tuple[float, float, float], omit: set[str]) -> list[dict]:
+def _run_system(
+    system: str,
+    out: Path,
+    seed: int,
+    counts: dict[str, int],
+    exports: int,
+    rates: tuple[float, float, float],
+    omit: set[str],
+) -> list[dict]:
     tables, fks, models = _models(system, seed)
     parents = set(fks.values())
     states: dict[str, TableState] = {}
@@ -129,12 +153,16 @@ def _run_system(system: str, out: Path, seed: int, counts: dict[str, int], expor
                 entry["rows"] = res.rows
                 if e:
                     inserted = [state.record_key(o) for o in plan.inserted]
-                    entry.update(inserted=inserted, updated=res.updated,
-                                 deleted=[state.record_key(o) for o in plan.deleted],
-                                 unchanged_count=res.rows - len(inserted) - len(res.updated),
-                                 update_kinds=res.kinds)
+                    entry.update(
+                        inserted=inserted,
+                        updated=res.updated,
+                        deleted=[state.record_key(o) for o in plan.deleted],
+                        unchanged_count=res.rows - len(inserted) - len(res.updated),
+                        update_kinds=res.kinds,
+                    )
         finally:
             archive.close()
-        entries.append({"system": system, "version": e + 1, "path": rel,
-                        "exported_at": when.isoformat(), "tables": report})
+        entries.append(
+            {"system": system, "version": e + 1, "path": rel, "exported_at": when.isoformat(), "tables": report}
+        )
     return entries

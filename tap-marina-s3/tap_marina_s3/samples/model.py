@@ -154,8 +154,14 @@ class TableModel:
         return c.ctype.kind == "clob" or (c.ctype.kind == "text" and (c.ctype.length or 0) >= 20)
 
     # ------------------------------------------------------------------ generation
-    def gen_columns(self, rng: Random, pk_cols: list[list[str]], ordinals: range | list[int],
-                    domains: dict[str, list[str]], escaped: bool = False) -> list[Sequence[str]]:
+    def gen_columns(
+        self,
+        rng: Random,
+        pk_cols: list[list[str]],
+        ordinals: range | list[int],
+        domains: dict[str, list[str]],
+        escaped: bool = False,
+    ) -> list[Sequence[str]]:
         """Columns of rendered text for len(ordinals) rows whose key columns are given; with
         `escaped`, text is already quoted for the CSV (same draws, so the same rows)."""
         n = len(ordinals)
@@ -197,8 +203,7 @@ class TableModel:
     def _candidates(self, i: int, domains: dict[str, list[str]]) -> Sequence[str]:
         return domains[self.fk[i]] if i in self.fk else self.pools[i].distinct
 
-    def _new_value(self, rng: Random, i: int, row: list[str], kind: str,
-                   domains: dict[str, list[str]]) -> str | None:
+    def _new_value(self, rng: Random, i: int, row: list[str], kind: str, domains: dict[str, list[str]]) -> str | None:
         cur = self.canonical(i, row[i])
         column = self.table.columns[i]
         if kind == "value_to_null":
@@ -214,8 +219,7 @@ class TableModel:
                 return new
         return None
 
-    def mutate(self, rng: Random, row: list[str], domains: dict[str, list[str]],
-               want_long: bool = False) -> str | None:
+    def mutate(self, rng: Random, row: list[str], domains: dict[str, list[str]], want_long: bool = False) -> str | None:
         """Change `row` in place so that at least one canonical value differs; returns the kind of
         change (long_text_end, value_change, null_to_value, value_to_null) or None if impossible."""
         if want_long:

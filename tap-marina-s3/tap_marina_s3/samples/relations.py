@@ -161,7 +161,5 @@ def plan_counts(tables: tuple[Table, ...], rows: int) -> dict[str, int]:
 def describe_relations(tables: tuple[Table, ...]) -> list[str]:
     lines = [f"{child}.{col} -> {parent}" for (child, col), parent in sorted(foreign_keys(tables).items())]
     for table in tables:
-        lines += [
-            f"{table.stream}: {table.columns[a].name} <= {table.columns[b].name}" for a, b in pairs_of(table)
-        ]
+        lines += [f"{table.stream}: {table.columns[a].name} <= {table.columns[b].name}" for a, b in pairs_of(table)]
     return lines

@@ -57,8 +57,10 @@ class TableState:
         if self.sequential:
             self.total = count
         else:
-            self.keys = sorted(self._new_keys(seeded(model.seed, model.stream, "keys"), count, base_domains, set()),
-                               key=lambda k: tuple((len(p), p) for p in k))
+            self.keys = sorted(
+                self._new_keys(seeded(model.seed, model.stream, "keys"), count, base_domains, set()),
+                key=lambda k: tuple((len(p), p) for p in k),
+            )
             self.total = len(self.keys)
         self.used = set(self.keys or ())
         self.n_base = self.total
@@ -96,7 +98,7 @@ class TableState:
     def pk_columns(self, ordinals: range) -> list[list[str]]:
         if self.keys is None:
             return [list(map(str, range(ordinals.start + 1, ordinals.stop + 1)))]
-        chunk = self.keys[ordinals.start:ordinals.stop]
+        chunk = self.keys[ordinals.start : ordinals.stop]
         return [[k[j] for k in chunk] for j in range(len(self.model.pk_idx))]
 
     def alive(self) -> list[int]:
@@ -104,12 +106,16 @@ class TableState:
 
     def stable_keys(self) -> list[str]:
         """Rendered keys children may point at (never deleted)."""
-        return [self.record_key(o) for o in range(self.total)
-                if o not in self.deleted and not (self.is_parent and volatile(o))]
+        return [
+            self.record_key(o)
+            for o in range(self.total)
+            if o not in self.deleted and not (self.is_parent and volatile(o))
+        ]
 
     # ------------------------------------------------------------------ changes
-    def plan(self, rng: Random, domains: dict[str, list[str]], change_rate: float, insert_rate: float,
-             delete_rate: float) -> Plan:
+    def plan(
+        self, rng: Random, domains: dict[str, list[str]], change_rate: float, insert_rate: float, delete_rate: float
+    ) -> Plan:
         """Choose this export's changes; inserted rows are generated now (they join self.rows)."""
         plan = Plan()
         alive = self.alive()
@@ -149,8 +155,9 @@ class TableState:
         return plan
 
     # ------------------------------------------------------------------ writing
-    def _final(self, o: int, row_of, plan: Plan, rng: Random | None, domains: dict[str, list[str]],
-               result: WriteResult) -> list[str] | None:
+    def _final(
+        self, o: int, row_of, plan: Plan, rng: Random | None, domains: dict[str, list[str]], result: WriteResult
+    ) -> list[str] | None:
         """The row written for ordinal o in this export (None: deleted), applying an update."""
         if o in self.deleted:
             return None
@@ -164,8 +171,14 @@ class TableState:
                 result.kinds[kind] = result.kinds.get(kind, 0) + 1
         return row
 
-    def write(self, sink, base_domains: dict[str, list[str]], domains: dict[str, list[str]],
-              plan: Plan | None, update_rng: Random | None) -> WriteResult:
+    def write(
+        self,
+        sink,
+        base_domains: dict[str, list[str]],
+        domains: dict[str, list[str]],
+        plan: Plan | None,
+        update_rng: Random | None,
+    ) -> WriteResult:
         """Write header and rows (in key order, inserted rows last) to a Sink.
 
         Base rows are regenerated chunk by chunk as pre-quoted CSV lines; the few rows that were

@@ -200,9 +200,7 @@ class DuckDBBulkMixin:
     @staticmethod
     def _spool_source(path: str, record_type: str) -> str:
         columns = "{'record': " + _sql_str(record_type) + "}"
-        return (
-            f"read_ndjson({_sql_str(path)}, columns={columns}, format='newline_delimited')"
-        )
+        return f"read_ndjson({_sql_str(path)}, columns={columns}, format='newline_delimited')"
 
     def insert_spool(
         self,
@@ -238,8 +236,10 @@ def _parquet_value_sql(spec: ColumnSpec) -> str:
     if spec.kind == ty.JSON:
         return f"json({col})"  # minified, as from RECORDs
     if spec.kind in (ty.INTEGER, ty.DECIMAL):
-        return (f"CASE WHEN {col} IS NULL OR CAST({col} AS {sql_type}) = {col} THEN CAST({col} AS {sql_type}) "
-                f"ELSE error('column {spec.name}: ' || CAST({col} AS VARCHAR) || ' does not fit {sql_type}') END")
+        return (
+            f"CASE WHEN {col} IS NULL OR CAST({col} AS {sql_type}) = {col} THEN CAST({col} AS {sql_type}) "
+            f"ELSE error('column {spec.name}: ' || CAST({col} AS VARCHAR) || ' does not fit {sql_type}') END"
+        )
     return f"CAST({col} AS {sql_type})"
 
 
@@ -330,9 +330,7 @@ class DuckDBDialect(DuckDBParquetMixin, DuckDBBulkMixin, Dialect):
 
     def add_columns(self, table: str, specs: t.Sequence[ColumnSpec]) -> None:
         for spec in specs:
-            self.con.execute(
-                f"ALTER TABLE {self.qualified(table)} ADD COLUMN {quote(spec.name)} {duckdb_type(spec)}"
-            )
+            self.con.execute(f"ALTER TABLE {self.qualified(table)} ADD COLUMN {quote(spec.name)} {duckdb_type(spec)}")
         self._forget(table)
 
     def _arrow_column(self, spec: ColumnSpec, values: t.Sequence) -> pa.Array:
@@ -358,17 +356,14 @@ class DuckDBDialect(DuckDBParquetMixin, DuckDBBulkMixin, Dialect):
             ty.locate_conversion_error(spec.name, converted, lambda v: pa.array([v], type=arrow))
             raise
 
-    def insert_batch(
-        self, table: str, specs: t.Sequence[ColumnSpec], columns: t.Sequence[t.Sequence]
-    ) -> None:
+    def insert_batch(self, table: str, specs: t.Sequence[ColumnSpec], columns: t.Sequence[t.Sequence]) -> None:
         arrays = [self._arrow_column(s, v) for s, v in zip(specs, columns, strict=True)]
         batch = pa.Table.from_arrays(arrays, names=[s.name for s in specs])
         col_list = ", ".join(quote(s.name) for s in specs)
         self.con.register("__target_oracle_batch", batch)
         try:
             self.con.execute(
-                f"INSERT INTO {self.qualified(table)} ({col_list}) "
-                f"SELECT {col_list} FROM __target_oracle_batch"
+                f"INSERT INTO {self.qualified(table)} ({col_list}) SELECT {col_list} FROM __target_oracle_batch"
             )
         finally:
             self.con.unregister("__target_oracle_batch")
@@ -391,23 +386,18 @@ class DuckDBDialect(DuckDBParquetMixin, DuckDBBulkMixin, Dialect):
                 staging_cols = self.table_columns(swap.staging) or {}
                 if list(staging_cols.values()) == list(shadow_cols.values()):
                     # Same columns: the shadow becomes the staging table (no row copy).
-                    self.con.execute(
-                        f"DELETE FROM {shadow} WHERE {version_col} IS DISTINCT FROM ?", [swap.version]
-                    )
+                    self.con.execute(f"DELETE FROM {shadow} WHERE {version_col} IS DISTINCT FROM ?", [swap.version])
                     self.con.execute(f"DROP TABLE {staging}")
                     self.con.execute(f"ALTER TABLE {shadow} RENAME TO {quote(swap.staging)}")
                 else:
                     for name, col in shadow_cols.items():
                         if name not in staging_cols:
                             self.logger.info("Adding column %s %s to %s", name, col.sql_type, swap.staging)
-                            self.con.execute(
-                                f"ALTER TABLE {staging} ADD COLUMN {quote(name)} {col.sql_type}"
-                            )
+                            self.con.execute(f"ALTER TABLE {staging} ADD COLUMN {quote(name)} {col.sql_type}")
                     col_list = ", ".join(quote(name) for name in shadow_cols)
                     self.con.execute(f"DELETE FROM {staging}")
                     self.con.execute(
-                        f"INSERT INTO {staging} ({col_list}) SELECT {col_list} FROM {shadow} "
-                        f"WHERE {version_col} = ?",
+                        f"INSERT INTO {staging} ({col_list}) SELECT {col_list} FROM {shadow} WHERE {version_col} = ?",
                         [swap.version],
                     )
                     self.con.execute(f"DROP TABLE {shadow}")

@@ -28,9 +28,9 @@ import oracledb
 
 from target_oracle import naming
 from target_oracle import types as ty
-from target_oracle.errors import LoaderError
 from target_oracle.connector import DbColumn, Dialect, RowError, RowErrors, Swap
 from target_oracle.dialects import oracle_sql as sql
+from target_oracle.errors import LoaderError
 
 if t.TYPE_CHECKING:
     import logging
@@ -68,8 +68,10 @@ def connect(config: t.Mapping[str, t.Any]) -> t.Any:
     and refused credentials raise LoaderError naming the setting to fix."""
     params = connect_params(config)
     where = f"Oracle {params.get('user', '')}@{params.get('dsn', '')}"
-    for key, setting, needed in (("config_dir", "ORACLE_CONFIG_DIR", "tnsnames.ora"),
-                                 ("wallet_location", "ORACLE_WALLET_LOCATION", "ewallet.pem")):
+    for key, setting, needed in (
+        ("config_dir", "ORACLE_CONFIG_DIR", "tnsnames.ora"),
+        ("wallet_location", "ORACLE_WALLET_LOCATION", "ewallet.pem"),
+    ):
         folder = params.get(key)
         if folder and not (Path(folder).expanduser() / needed).is_file():
             raise LoaderError(
@@ -93,21 +95,18 @@ CONNECT_ERRORS = {
     "ORA-28000": "the account is locked: ask the DBA to unlock ORACLE_USER",
     "ORA-28001": "the password has expired: set a new one (ORACLE_PASSWORD)",
     "ORA-12506": "the listener rejected the connection: is the database stopped, or this "
-                 "machine's IP not on its access list?",
+    "machine's IP not on its access list?",
     "ORA-12514": "the service name in ORACLE_DSN is not known to the listener",
     "DPY-4026": "tnsnames.ora is missing or unreadable: check ORACLE_CONFIG_DIR",
     "DPY-4027": "ORACLE_DSN is empty or an alias without ORACLE_CONFIG_DIR: set ORACLE_DSN "
-                "(host:port/service) or ORACLE_CONFIG_DIR (the wallet folder with tnsnames.ora)",
-    "DPY-4000": "ORACLE_DSN is an alias that no tnsnames.ora defines: check ORACLE_DSN and "
-                "ORACLE_CONFIG_DIR",
-    "DPY-4011": "the database closed the connection: wrong port, or TLS/mTLS needs the wallet "
-                "(ORACLE_WALLET_LOCATION)",
+    "(host:port/service) or ORACLE_CONFIG_DIR (the wallet folder with tnsnames.ora)",
+    "DPY-4000": "ORACLE_DSN is an alias that no tnsnames.ora defines: check ORACLE_DSN and ORACLE_CONFIG_DIR",
+    "DPY-4011": "the database closed the connection: wrong port, or TLS/mTLS needs the wallet (ORACLE_WALLET_LOCATION)",
     "DPY-6005": "cannot connect to the host/port in ORACLE_DSN: check the port, the firewall "
-                "and the database's access list",
+    "and the database's access list",
     "DPY-4005": "timed out connecting to the host/port in ORACLE_DSN: check the firewall and "
-                "the database's access list",
-    "DPY-6006": "the wallet could not be used: check ORACLE_WALLET_LOCATION / "
-                "ORACLE_WALLET_PASSWORD",
+    "the database's access list",
+    "DPY-6006": "the wallet could not be used: check ORACLE_WALLET_LOCATION / ORACLE_WALLET_PASSWORD",
 }
 
 
@@ -194,9 +193,7 @@ def decimal_scale_errors(spec: ColumnSpec, values: list) -> list[RowError]:
     for index, value in enumerate(values):
         if type(value) is Decimal and value.as_tuple().exponent < -scale:  # type: ignore[operator]
             if value.quantize(quantum) != value:
-                errors.append(
-                    RowError(index, spec.name, f"more than {scale} decimals for NUMBER", value)
-                )
+                errors.append(RowError(index, spec.name, f"more than {scale} decimals for NUMBER", value))
     return errors
 
 
@@ -239,8 +236,7 @@ class OracleDialect(Dialect):
         except oracledb.DatabaseError as exc:
             if getattr(exc.args[0], "code", None) != sql.LENGTH_TOO_LONG:
                 raise
-            self.logger.info("MAX_STRING_SIZE=STANDARD: text columns are NVARCHAR2(%d)",
-                             sql.STANDARD_TEXT_CHARS)
+            self.logger.info("MAX_STRING_SIZE=STANDARD: text columns are NVARCHAR2(%d)", sql.STANDARD_TEXT_CHARS)
             return sql.STANDARD_TEXT_CHARS
         return sql.EXTENDED_TEXT_CHARS
 
@@ -257,9 +253,7 @@ class OracleDialect(Dialect):
     def direct_path(self) -> bool:
         """Whether the driver offers direct path loads (python-oracledb 3.4+ in thin mode);
         turned off for the rest of the run when one fails on rows Oracle accepts."""
-        return callable(getattr(self.con, "direct_path_load", None)) and bool(
-            getattr(self.con, "thin", False)
-        )
+        return callable(getattr(self.con, "direct_path_load", None)) and bool(getattr(self.con, "thin", False))
 
     def create_table(self, table: str, specs: t.Sequence[ColumnSpec]) -> None:
         self._execute(sql.create_table_sql(self.schema, table, specs, self.text_chars))
@@ -272,9 +266,7 @@ class OracleDialect(Dialect):
 
     def add_columns(self, table: str, specs: t.Sequence[ColumnSpec]) -> None:
         self._execute(
-            sql.add_columns_sql(
-                self.schema, table, [(s.name, sql.type_sql(s, self.text_chars)) for s in specs]
-            )
+            sql.add_columns_sql(self.schema, table, [(s.name, sql.type_sql(s, self.text_chars)) for s in specs])
         )
         self._forget(table)
 
@@ -285,7 +277,7 @@ class OracleDialect(Dialect):
         for spec, raw in zip(specs, columns, strict=True):
             values = ty.convert_column(spec, list(raw))
             if spec.kind == ty.BOOLEAN:
-                values = [None if v is None else int(v) for v in values]  # noqa: PLW2901
+                values = [None if v is None else int(v) for v in values]
             elif spec.kind == ty.DECIMAL:
                 errors.extend(decimal_scale_errors(spec, values))
             prepared.append(values)
@@ -293,15 +285,12 @@ class OracleDialect(Dialect):
             raise RowErrors("", errors)
         return prepared
 
-    def insert_batch(
-        self, table: str, specs: t.Sequence[ColumnSpec], columns: t.Sequence[t.Sequence]
-    ) -> None:
+    def insert_batch(self, table: str, specs: t.Sequence[ColumnSpec], columns: t.Sequence[t.Sequence]) -> None:
         existing = self.table_columns(table) or {}
         db_cols = [existing[s.name] for s in specs]
         try:
             columns = self._prepare(specs, columns)
-            errors = [e for col, values in zip(db_cols, columns, strict=True)
-                      for e in text_length_errors(col, values)]
+            errors = [e for col, values in zip(db_cols, columns, strict=True) for e in text_length_errors(col, values)]
             if errors:
                 raise RowErrors(table, sorted(errors, key=lambda e: e.row_index))
         except RowErrors as exc:
@@ -313,8 +302,9 @@ class OracleDialect(Dialect):
         elif not self._direct_path_load(table, specs, rows):
             self._executemany(table, db_cols, columns, rows)  # raises when rows are bad
             # the rows were fine: the direct path itself fails, so stop trying it
-            self.logger.warning("Direct path loads fail on rows Oracle accepts: "
-                                "the rest of this run loads by executemany")
+            self.logger.warning(
+                "Direct path loads fail on rows Oracle accepts: the rest of this run loads by executemany"
+            )
             self.direct_path = False
 
     def _use_direct_path(self, table: str) -> bool:
@@ -336,7 +326,8 @@ class OracleDialect(Dialect):
         except oracledb.Error as exc:
             self.logger.info(
                 "Direct path load into %s failed (%s): the batch goes through executemany",
-                table, " ".join(str(exc).split())[:300],
+                table,
+                " ".join(str(exc).split())[:300],
             )
             self.con.rollback()
             self._delete_batch(table, specs, data)
@@ -372,9 +363,7 @@ class OracleDialect(Dialect):
                 )
                 cur.executemany(statement, chunk, batcherrors=True)
                 for err in cur.getbatcherrors():
-                    errors.append(
-                        RowError(start + err.offset, sql.column_from_error(err.message), err.message)
-                    )
+                    errors.append(RowError(start + err.offset, sql.column_from_error(err.message), err.message))
         if errors:
             self.con.rollback()
             raise RowErrors(table, errors)
@@ -410,12 +399,13 @@ class OracleDialect(Dialect):
         try:
             files = [str(p) for p in paths]
             query = parquet_select_sql(specs, parquet_columns(con, files), for_oracle=True)
-            reader = con.sql(query, params=[version, loaded_at, files]).to_arrow_reader(
-                PARQUET_BATCH_ROWS
-            )
+            reader = con.sql(query, params=[version, loaded_at, files]).to_arrow_reader(PARQUET_BATCH_ROWS)
             for batch in reader:
-                if not (self._use_direct_path(table) and arrow_text_fits(batch, db_cols)
-                        and self._direct_path_load(table, specs, batch)):
+                if not (
+                    self._use_direct_path(table)
+                    and arrow_text_fits(batch, db_cols)
+                    and self._direct_path_load(table, specs, batch)
+                ):
                     columns = [batch.column(i).to_pylist() for i in range(batch.num_columns)]
                     try:
                         self.insert_batch(table, row_specs, columns)

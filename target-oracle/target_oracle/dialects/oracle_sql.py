@@ -106,13 +106,9 @@ def db_column_type_sql(col: DbColumn) -> str:
     return col.sql_type
 
 
-def create_table_sql(
-    schema: str | None, table: str, specs: t.Sequence[ColumnSpec], text_chars: int
-) -> str:
+def create_table_sql(schema: str | None, table: str, specs: t.Sequence[ColumnSpec], text_chars: int) -> str:
     columns = [Column(_sa_name(s.name), sa_type(s, text_chars)) for s in specs]
-    sa_table = Table(
-        _sa_name(table), MetaData(), *columns, schema=_sa_name(schema) if schema else None
-    )
+    sa_table = Table(_sa_name(table), MetaData(), *columns, schema=_sa_name(schema) if schema else None)
     return str(CreateTable(sa_table).compile(dialect=ORACLE_DIALECT)).strip() + " NOCOMPRESS"
 
 
@@ -152,9 +148,7 @@ def align_sql(
     return [add_columns_sql(schema, staging, missing)] if missing else []
 
 
-def swap_sql(
-    schema: str | None, staging: str, shadow: str | None, columns: t.Sequence[str]
-) -> list[str]:
+def swap_sql(schema: str | None, staging: str, shadow: str | None, columns: t.Sequence[str]) -> list[str]:
     """One staging table's statements in the activation transaction (bind ``:version``): its
     rows become the shadow's rows of that version, or none without a shadow. No DDL, so many
     tables' swaps commit together."""

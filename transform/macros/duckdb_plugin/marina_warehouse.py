@@ -9,6 +9,7 @@ folder of the file, only on its name, which names the database in every relation
 plugin sets the full path (MARINA_DUCKDB_PATH, else the profile's default, passed as
 `default_path`) just before dbt-duckdb opens the connection.
 """
+
 from __future__ import annotations
 
 import os

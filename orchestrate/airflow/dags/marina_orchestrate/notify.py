@@ -56,7 +56,10 @@ def notify_failure(context: Mapping) -> None:
         return
     try:
         result = subprocess.run(
-            argv, cwd=settings.project_root, capture_output=True, text=True,
+            argv,
+            cwd=settings.project_root,
+            capture_output=True,
+            text=True,
             timeout=settings.notify_timeout,
         )
     except (OSError, subprocess.TimeoutExpired) as error:
@@ -65,7 +68,9 @@ def notify_failure(context: Mapping) -> None:
     if result.returncode != 0:
         logger.error(
             "failure notification exited %d: %s\n%s",
-            result.returncode, fields["message"], result.stderr[-2000:],
+            result.returncode,
+            fields["message"],
+            result.stderr[-2000:],
         )
     else:
         logger.info("failure notification sent: %s", fields["message"])

@@ -42,7 +42,6 @@ DEFAULT_NOTIFY_COMMAND = "invoke marina-ops notify --status failure --job {dag_i
 NOTIFY_FIELDS = ("dag_id", "task_id", "run_id", "try_number", "log_url", "exception", "message")
 
 
-
 class SettingsError(ValueError):
     """A setting is missing or invalid; raised while the DAG file is parsed."""
 
@@ -75,21 +74,16 @@ class Settings:
             raise SettingsError(f"MARINA_SCHEDULES_SOURCE must be cache or meltano, not {source!r}")
         settings = cls(
             project_root=root,
-            meltano_bin=env.get("MARINA_MELTANO_BIN")
-            or (str(local_meltano) if local_meltano.exists() else "meltano"),
+            meltano_bin=env.get("MARINA_MELTANO_BIN") or (str(local_meltano) if local_meltano.exists() else "meltano"),
             environment=env.get("MELTANO_ENVIRONMENT") or None,
             schedules_source=source,
             schedules_json=Path(env.get("MARINA_SCHEDULES_JSON") or DEFAULT_SCHEDULES_JSON),
             retries=_number(env, "MARINA_TASK_RETRIES", int, 3),
             retry_delay=timedelta(seconds=_number(env, "MARINA_RETRY_DELAY_SECONDS", int, 300)),
             retry_backoff=_number(env, "MARINA_RETRY_BACKOFF", float, 2.0),
-            max_retry_delay=timedelta(
-                seconds=_number(env, "MARINA_MAX_RETRY_DELAY_SECONDS", int, 3600)
-            ),
+            max_retry_delay=timedelta(seconds=_number(env, "MARINA_MAX_RETRY_DELAY_SECONDS", int, 3600)),
             task_timeout=timedelta(seconds=_number(env, "MARINA_TASK_TIMEOUT_SECONDS", int, 21600)),
-            notify_command=tuple(
-                shlex.split(env.get("MARINA_NOTIFY_COMMAND", DEFAULT_NOTIFY_COMMAND))
-            ),
+            notify_command=tuple(shlex.split(env.get("MARINA_NOTIFY_COMMAND", DEFAULT_NOTIFY_COMMAND))),
             notify_timeout=_number(env, "MARINA_NOTIFY_TIMEOUT_SECONDS", int, 120),
             remote_state_environments=frozenset(
                 name.strip()

@@ -26,7 +26,10 @@ def schedule_list_argv(settings: Settings) -> list[str]:
 
 def from_meltano(settings: Settings) -> dict:
     result = subprocess.run(
-        schedule_list_argv(settings), cwd=settings.project_root, capture_output=True, text=True,
+        schedule_list_argv(settings),
+        cwd=settings.project_root,
+        capture_output=True,
+        text=True,
         timeout=MELTANO_TIMEOUT_SECONDS,
     )
     if result.returncode != 0:

@@ -13,7 +13,7 @@ import logging
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from .notify import notify_failure
 from .settings import Settings
@@ -22,7 +22,7 @@ logger = logging.getLogger(__name__)
 
 DAG_PREFIX = "meltano_"
 # Fixed and in the past: with catchup off, Airflow schedules only the latest interval.
-DEFAULT_START = datetime(2025, 1, 1, tzinfo=timezone.utc)
+DEFAULT_START = datetime(2025, 1, 1, tzinfo=UTC)
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
 
 
@@ -99,7 +99,8 @@ def _has_interval(schedule: Mapping) -> bool:
         return True
     logger.warning(
         "Meltano schedule %r has no cron interval (interval %r): no DAG created",
-        schedule.get("name"), schedule.get("interval"),
+        schedule.get("name"),
+        schedule.get("interval"),
     )
     return False
 
@@ -128,7 +129,7 @@ def _start_date(raw) -> datetime:
     if not raw:
         return DEFAULT_START
     value = raw if isinstance(raw, datetime) else datetime.fromisoformat(str(raw))
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def task_defaults(settings: Settings) -> dict:
@@ -158,8 +159,7 @@ def dag_arguments(spec: DagSpec, settings: Settings) -> dict:
         "max_active_tasks": 1,
         "default_args": task_defaults(settings),
         "tags": spec.tags,
-        "description": f"Meltano schedule {spec.schedule_name}"
-        + (f" (job {spec.job_name})" if spec.job_name else ""),
+        "description": f"Meltano schedule {spec.schedule_name}" + (f" (job {spec.job_name})" if spec.job_name else ""),
     }
 
 
