@@ -18,7 +18,7 @@ export MELTANO_SEND_ANONYMOUS_USAGE_STATS := false
 # where PYTHONDONTWRITEBYTECODE is set, as on CI).
 export UV_COMPILE_BYTECODE := 1
 
-.PHONY: install demo test test-tap test-target test-transform test-e2e bench clean dags test-orchestrate test-ops check
+.PHONY: install demo test lint test-common test-tap test-target test-transform test-e2e bench clean dags test-orchestrate test-ops check
 
 $(VENV)/.stamp: requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -26,7 +26,7 @@ $(VENV)/.stamp: requirements-dev.txt
 	$(BIN)/pip install -q -r requirements-dev.txt
 	touch $@
 
-.meltano/.stamp: $(VENV)/.stamp meltano.yml tap-marina-s3/pyproject.toml target-oracle/pyproject.toml transform/requirements.txt orchestrate/ops/pyproject.toml
+.meltano/.stamp: $(VENV)/.stamp meltano.yml marina-common/pyproject.toml tap-marina-s3/pyproject.toml target-oracle/pyproject.toml transform/requirements.txt orchestrate/ops/pyproject.toml
 	$(MELTANO) install
 	touch $@
 
@@ -35,7 +35,7 @@ $(VENV)/.stamp: requirements-dev.txt
 # Meltano builds plugin venvs with uv (no pip inside them), so uv installs into them too.
 UV := $(BIN)/uv
 .meltano/.stamp-test: .meltano/.stamp transform/requirements-test.txt orchestrate/ops/pyproject.toml
-	$(UV) pip install -q --python $(TAP_VENV)/bin/python -e './tap-marina-s3[test]'
+	$(UV) pip install -q --python $(TAP_VENV)/bin/python -e './marina-common[test]' -e './tap-marina-s3[test]'
 	$(UV) pip install -q --python $(TARGET_VENV)/bin/python -e './target-oracle[test]'
 	$(UV) pip install -q --python $(DBT_VENV)/bin/python -r transform/requirements-test.txt
 	$(UV) pip install -q --python $(OPS_VENV)/bin/python -e './orchestrate/ops[test]'
@@ -45,6 +45,11 @@ install: .meltano/.stamp
 
 demo: install
 	$(BIN)/python scripts/demo.py --rows $(DEMO_ROWS)
+
+# marina-common (catalog model, connection settings, export listing): tested in the tap's venv,
+# one of the venvs it is installed into
+test-common: .meltano/.stamp-test
+	cd marina-common && ../$(TAP_VENV)/bin/python -m pytest $(PYTEST_FLAGS)
 
 test-tap: .meltano/.stamp-test
 	cd tap-marina-s3 && ../$(TAP_VENV)/bin/python -m pytest $(PYTEST_FLAGS)
@@ -86,9 +91,14 @@ test-orchestrate: .meltano/.stamp $(AIRFLOW_VENV)/.stamp
 # Every suite, two at a time (the machine has 2 cores; the suites share no files, ports or
 # warehouses): everything is installed first, then the end-to-end suite (the longest) runs beside
 # the others in turn. Output is printed per suite when it ends. `make test-<suite>` runs one.
-SUITES := test-e2e test-transform test-tap test-ops test-orchestrate test-target
+SUITES := test-e2e test-transform test-tap test-ops test-orchestrate test-target test-common lint
 test: .meltano/.stamp-test $(AIRFLOW_VENV)/.stamp
 	$(MAKE) -j2 --output-sync=target $(SUITES)
+
+# Linters: ruff (ruff.toml) over every Python package; sqlfluff over the dbt project.
+lint: .meltano/.stamp-test
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 
 bench: .meltano/.stamp-test
 	$(BIN)/python tests/bench/bench_tap.py

@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 MELTANO = ROOT / ".venv" / "bin" / "meltano"
 TAP_BIN = ROOT / ".meltano" / "extractors" / "tap-marina-s3" / "venv" / "bin"
 TARGET_BIN = ROOT / ".meltano" / "loaders" / "target-oracle" / "venv" / "bin"
-CATALOG = yaml.safe_load((ROOT / "tap-marina-s3" / "tap_marina_s3" / "catalog.yml").read_text())
+CATALOG = yaml.safe_load((ROOT / "marina-common" / "marina_common" / "catalog.yml").read_text())
 TABLES = {entry["stream"]: entry for entry in CATALOG}
 
 

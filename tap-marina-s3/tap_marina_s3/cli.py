@@ -17,7 +17,7 @@ from singer_sdk.metrics import METRICS_LOGGER_NAME
 
 from .archives import ExportError
 from .preflight import ConfigurationError, LateExport
-from .storage import StorageError
+from marina_common.exports import StorageError
 from .streams import RejectRatioExceeded
 from .tap import TapMarinaS3
 

@@ -13,8 +13,8 @@ import logging
 import os
 from collections.abc import Mapping
 
-from .catalog import SYSTEMS
-from .storage import ExportRef, Store
+from marina_common.catalog import SYSTEMS
+from marina_common.exports import ExportRef, Store
 
 logger = logging.getLogger("tap-marina-s3")
 
@@ -40,7 +40,7 @@ def location_problem(config: Mapping, system: str, environment: str) -> str | No
     if environment:
         return (
             f"{bucket_variable(system)} is not set for environment {environment}: set it to the "
-            f"bucket of the {SYSTEMS[system]['label']} exports (a local folder only through "
+            f"bucket of the {SYSTEMS[system].label} exports (a local folder only through "
             f"{system}_path, or {system}_enabled=false to skip the system)"
         )
     return (
@@ -56,7 +56,7 @@ def late_problem(
     the export's arrival (its LastModified / file time), which is when a drop happens."""
     if not max_hours:
         return None
-    label = SYSTEMS[system]["label"]
+    label = SYSTEMS[system].label
     setting = f"{system}_max_export_age_hours={max_hours:g}"
     if not refs:
         return (
@@ -87,7 +87,7 @@ def check(config: Mapping, systems: list[str], store_for) -> None:
             raise ConfigurationError(problem)
     for system in systems:
         store: Store = store_for(system)
-        pattern = config.get(f"{system}_key_pattern") or SYSTEMS[system]["key_pattern"]
+        pattern = config.get(f"{system}_key_pattern") or SYSTEMS[system].key_pattern
         refs = store.list(system, pattern)
         where = (
             f"s3://{config[f'{system}_bucket']}/{config.get(f'{system}_prefix') or ''}"

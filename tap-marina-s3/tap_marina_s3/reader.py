@@ -28,7 +28,7 @@ from typing import BinaryIO, TypeVar
 import duckdb
 
 from .archives import ExportError
-from .catalog import Table, normalize_header
+from marina_common.catalog import Table, normalize_header
 from .typing_sql import quote, typed
 
 logger = logging.getLogger("tap-marina-s3")

@@ -18,10 +18,10 @@ from pathlib import Path
 from singer_sdk.helpers._batch import BatchConfig
 
 from .archives import Archive, ExportError, Limits, open_archive
-from .catalog import SYSTEMS, Table, tables_for
+from marina_common.catalog import SYSTEMS, Table, tables_for
 from .readahead import ReadAhead
 from .reader import MAX_FIELD_BYTES, Lineage, TableReader
-from .storage import ExportRef, LocalStore, S3Store, Store, pending, remove_folder, temp_folder
+from marina_common.exports import ExportRef, LocalStore, S3Store, Store, pending, remove_folder, temp_folder
 
 logger = logging.getLogger("tap-marina-s3")
 STATE_STREAM = "marina_load_audit"
@@ -250,7 +250,7 @@ class Run:
         if store is None:
             logger.warning("%s: no bucket or path is set; nothing to load", system)
             return []
-        pattern = self.config.get(f"{system}_key_pattern") or SYSTEMS[system]["key_pattern"]
+        pattern = self.config.get(f"{system}_key_pattern") or SYSTEMS[system].key_pattern
         refs = store.list(system, pattern)
         todo = pending(refs, self.loaded.get(system, []), self.config.get("mode") or "latest")
         logger.info(

@@ -14,7 +14,7 @@ from singer_sdk.helpers.conform import TypeConformanceLevel
 from singer_sdk.mapper import SameRecordTransform
 
 from .archives import ExportError
-from .catalog import Table
+from marina_common.catalog import Table
 from .reader import ReadStats, Reject, TableReader
 from .run import RECORD_SUFFIX, Run, utcnow
 

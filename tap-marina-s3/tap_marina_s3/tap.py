@@ -7,7 +7,7 @@ from singer_sdk import typing as th
 
 from . import preflight
 from .archives import Limits
-from .catalog import SYSTEMS, load_catalog
+from marina_common.catalog import SYSTEMS, load_catalog
 from .output import FastWriter
 from .reader import MAX_FIELD_BYTES
 from .run import READ_AHEAD_COLUMNS, Run
@@ -17,7 +17,7 @@ from .streams import AuditStream, RejectsStream, TableStream
 def _system_settings() -> list[th.Property]:
     props = []
     for system, spec in SYSTEMS.items():
-        label = spec["label"]
+        label = spec.label
         props += [
             th.Property(
                 f"{system}_enabled",
@@ -45,7 +45,7 @@ def _system_settings() -> list[th.Property]:
             th.Property(
                 f"{system}_key_pattern",
                 th.StringType,
-                default=spec["key_pattern"],
+                default=spec.key_pattern,
                 description="Shell pattern on the file name (case-insensitive) that marks an export.",
             ),
             th.Property(

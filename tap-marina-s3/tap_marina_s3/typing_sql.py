@@ -25,7 +25,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from .catalog import Column
+from marina_common.catalog import Column
 
 NULL_TOKENS = ("NULL", "N/A", "NONE", "\\N", "0000-00-00", "0000-00-00 00:00:00")
 TRUE_TOKENS = ("TRUE", "T", "YES", "Y")

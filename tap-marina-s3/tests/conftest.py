@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tap_marina_s3.catalog import load_catalog
+from marina_common.catalog import load_catalog
 from tap_marina_s3.tap import TapMarinaS3
 
 TABLES = {t.stream: t for t in load_catalog()}

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-CATALOG = yaml.safe_load(resources.files("tap_marina_s3").joinpath("catalog.yml").read_text("utf-8"))
+CATALOG = yaml.safe_load(resources.files("marina_common").joinpath("catalog.yml").read_text("utf-8"))
 EXE = Path(sys.executable).with_name("tap-marina-s3")
 PER_SYSTEM = ("enabled", "bucket", "path", "prefix", "key_pattern", "max_export_age_hours")
 SHARED = (

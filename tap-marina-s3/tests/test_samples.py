@@ -24,7 +24,7 @@ import yaml
 from tap_marina_s3.samples import generate
 from tap_marina_s3.samples.cli import main
 
-CATALOG = yaml.safe_load(resources.files("tap_marina_s3").joinpath("catalog.yml").read_text("utf-8"))
+CATALOG = yaml.safe_load(resources.files("marina_common").joinpath("catalog.yml").read_text("utf-8"))
 TABLES = {t["stream"]: t for t in CATALOG}
 SEED, ROWS, EXPORTS = 7, 3000, 3
 

@@ -19,7 +19,7 @@ import duckdb
 import pytest
 from conftest import TABLES, csv_bytes, header_of, row_for, run_tap, write_targz, write_zip
 
-from tap_marina_s3.catalog import Column, Table
+from marina_common.catalog import Column, Table
 from tap_marina_s3.reader import Lineage, Reject, TableReader
 
 KINDS = Table(

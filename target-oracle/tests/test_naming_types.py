@@ -11,7 +11,7 @@ from target_oracle import types as ty
 from target_oracle.dialects.duckdb import duckdb_type
 from target_oracle.dialects.oracle_sql import EXTENDED_TEXT_CHARS, STANDARD_TEXT_CHARS, type_sql
 
-CATALOG = Path(__file__).resolve().parents[2] / "tap-marina-s3" / "tap_marina_s3" / "catalog.yml"
+CATALOG = Path(__file__).resolve().parents[2] / "marina-common" / "marina_common" / "catalog.yml"
 
 
 def test_table_and_column_names():

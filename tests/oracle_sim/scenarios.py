@@ -212,7 +212,7 @@ def project(work: Path, transform: Path, catalog_changes: tuple) -> Path:
     shutil.copytree(
         transform, dest, ignore=shutil.ignore_patterns("target", "logs", "tests", "dbt_packages", "__pycache__")
     )
-    catalog_src = transform.parent / "tap-marina-s3" / "tap_marina_s3" / "catalog.yml"
+    catalog_src = transform.parent / "marina-common" / "marina_common" / "catalog.yml"
     catalog = yaml.safe_load(catalog_src.read_text())
     for ch in catalog_changes:
         table = next(t for t in catalog if t["stream"] == ch.stream)
@@ -442,7 +442,7 @@ def sim_facts(state_path: Path) -> dict:
 
 
 def catalog_tables(transform: Path = ROOT / "transform", changes: tuple = ()) -> list[dict]:
-    catalog = yaml.safe_load((transform.parent / "tap-marina-s3" / "tap_marina_s3" / "catalog.yml").read_text())
+    catalog = yaml.safe_load((transform.parent / "marina-common" / "marina_common" / "catalog.yml").read_text())
     for ch in changes:
         next(t for t in catalog if t["stream"] == ch.stream)["columns"].append(
             {"name": ch.column, "oracle_type": ch.oracle_type}

@@ -1,6 +1,6 @@
 """The source catalog as the generator sees it: tables, CSV headers and column types.
 
-Loaded with `importlib.resources` from the `tap_marina_s3` package (`catalog.yml`); nothing per
+Loaded with `importlib.resources` from the `marina_common` package (`catalog.yml`); nothing per
 table is written in code. Header rule (docs/source-formats.md §2-3): the catalog `source` header; when
 it is null, MOLO gets the PascalCase of the staging name (`CITY_ID` -> `CityId`) and Stellar the
 lower-case staging name, so the tap's match by normalised name is exercised.
@@ -104,6 +104,6 @@ def parse_catalog(entries: list[dict]) -> tuple[Table, ...]:
 
 @lru_cache(maxsize=1)
 def load_tables() -> tuple[Table, ...]:
-    text = resources.files("tap_marina_s3").joinpath("catalog.yml").read_text(encoding="utf-8")
+    text = resources.files("marina_common").joinpath("catalog.yml").read_text(encoding="utf-8")
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     return parse_catalog(yaml.load(text, Loader=loader))

@@ -1,7 +1,7 @@
 """Pure functions producing the Oracle SQL of the loader (no connection needed).
 
 Identifiers are unquoted upper case (``STG_MOLO_SLIPS``, ``SDC_ROW_HASH``); only a name that
-is an Oracle reserved word (:mod:`target_oracle.reserved_words`) or not a valid unquoted
+is an Oracle reserved word (:mod:`marina_common.oracle_names`) or not a valid unquoted
 identifier is double-quoted (its quoted upper-case form is the same identifier). CREATE TABLE
 is compiled with SQLAlchemy's Oracle dialect; the other statements are plain text built from
 the same identifier rules.
@@ -41,7 +41,8 @@ from sqlalchemy.sql import quoted_name
 
 from target_oracle import naming
 from target_oracle import types as ty
-from target_oracle.reserved_words import RESERVED_WORDS
+from marina_common.oracle_names import needs_quotes
+from marina_common.oracle_names import quote as ident
 
 if t.TYPE_CHECKING:
     from sqlalchemy.types import TypeEngine
@@ -54,18 +55,6 @@ STANDARD_TEXT_CHARS = 2000
 EXTENDED_TEXT_CHARS = 16383
 ORACLE_DIALECT = oracle.dialect()
 PLAIN_INTEGER_PRECISION = 19  # same range as DuckDB BIGINT
-
-_UNQUOTED = re.compile(r"^[A-Z][A-Z0-9_$#]*$")
-
-
-def needs_quotes(name: str) -> bool:
-    return not _UNQUOTED.match(name) or name.upper() in RESERVED_WORDS
-
-
-def ident(name: str) -> str:
-    """An identifier as written in SQL: unquoted upper case unless it must be quoted."""
-    return '"' + name.replace('"', '""') + '"' if needs_quotes(name) else name
-
 
 def qualified(schema: str | None, table: str) -> str:
     return f"{ident(schema)}.{ident(table)}" if schema else ident(table)

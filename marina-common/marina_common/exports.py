@@ -1,4 +1,7 @@
-"""Finding exports in S3 (or any S3-compatible store) or in a local folder, and fetching them."""
+"""Finding exports in S3 (or any S3-compatible store) or in a local folder, and fetching them.
+
+The tap reads exports with it and `marina-ops check` lists them with it, so both see the same
+exports. boto3 is imported only for S3 (marina-common[s3])."""
 
 from __future__ import annotations
 
@@ -13,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
-logger = logging.getLogger("tap-marina-s3")
+logger = logging.getLogger(__name__)
 
 _STAMP = re.compile(
     r"(?P<y>\d{4})-(?P<m>\d{2})-(?P<d>\d{2})[_T -](?P<H>\d{2})[-_:.](?P<M>\d{2})(?:[-_:.](?P<S>\d{2}))?"
@@ -116,13 +119,13 @@ class LocalStore(Store):
                 )
         return refs
 
-    def fetch(self, ref: ExportRef, folder: Path) -> Path:
+    def fetch(self, ref: ExportRef, folder: Path) -> Path:  # noqa: ARG002 - read in place, no copy
         return Path(ref.location)
 
 
 class S3Store(Store):
     def __init__(self, bucket: str, prefix: str, client_kwargs: dict, profile: str | None) -> None:
-        import boto3  # imported here so a local-folder run never needs AWS
+        import boto3  # noqa: PLC0415 - only S3 needs AWS (marina-common[s3])
 
         session = boto3.session.Session(profile_name=profile) if profile else boto3.session.Session()
         self.client = session.client("s3", **{k: v for k, v in client_kwargs.items() if v})
@@ -130,7 +133,7 @@ class S3Store(Store):
         self.prefix = prefix
 
     def list(self, system: str, pattern: str) -> list[ExportRef]:
-        from botocore.exceptions import BotoCoreError, ClientError
+        from botocore.exceptions import BotoCoreError, ClientError  # noqa: PLC0415 - as boto3 above
 
         refs = []
         paginator = self.client.get_paginator("list_objects_v2")

@@ -1,13 +1,11 @@
-"""Oracle's reserved words: the one list used to quote identifiers, by the loader and (through
-the macro that transform/scripts/generate_models.py writes from this module) by the dbt models.
+"""Oracle names: the reserved words and when a name must be quoted. The one list used by the
+loader and (through the macro transform/scripts/generate_models.py writes from it) by dbt.
 
 The words are those of ``SELECT keyword FROM v$reserved_words WHERE reserved = 'Y'`` (lexical
 symbols left out), which are the "Oracle SQL Reserved Words" of the SQL Language Reference. An
 unquoted reserved word is a syntax error as a table or column name (``CREATE TABLE t (rows
 NUMBER)`` fails with ORA-00904), so such a name is always written quoted, in upper case.
 SQLAlchemy's list lacks 23 of them (ACCESS, ADD, AUDIT, COLUMN, ROWS, SESSION, ...).
-
-This module has no imports: the dbt model generator loads it by path.
 """
 
 RESERVED_WORDS = frozenset(
@@ -122,3 +120,18 @@ RESERVED_WORDS = frozenset(
         "WITH",
     ]
 )
+
+import re  # noqa: E402 - the list above is the module's subject
+
+_UNQUOTED = re.compile(r"[A-Z][A-Z0-9_$#]*")
+
+
+def needs_quotes(name: str) -> bool:
+    """Whether Oracle needs `name` quoted: a reserved word, or not a valid unquoted upper-case
+    identifier (lower case, a leading `_` or digit, other characters)."""
+    return not _UNQUOTED.fullmatch(name) or name.upper() in RESERVED_WORDS
+
+
+def quote(name: str) -> str:
+    """`name` as Oracle SQL must spell it: quoted only when needed."""
+    return '"' + name.replace('"', '""') + '"' if needs_quotes(name) else name
