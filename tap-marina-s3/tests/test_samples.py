@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import itertools
 import json
 import math
 import os
@@ -109,9 +110,8 @@ def canonical(system: str, oracle_type: str, value: str) -> str | None:
         if value not in ("Yes", "No"):
             raise ValueError(f"{value!r} is not a Yes/No flag")
         return value
-    if oracle_type.startswith("CHAR("):
-        if len(value) != int(oracle_type[5:-1]):
-            raise ValueError(f"{value!r} does not fill {oracle_type}")
+    if oracle_type.startswith("CHAR(") and len(value) != int(oracle_type[5:-1]):
+        raise ValueError(f"{value!r} does not fill {oracle_type}")
     if value.strip().upper() in {"", "NULL", "N/A", "NONE", "\\N"} or value != value.strip():
         raise ValueError(f"text {value!r} would read as NULL or lose spaces")
     return value
@@ -167,7 +167,7 @@ def test_line_endings_and_timestamps(run):
         mtime = (out / e["path"]).stat().st_mtime
         assert mtime == dt.datetime.fromisoformat(e["exported_at"]).replace(tzinfo=dt.UTC).timestamp()
         stamps.setdefault(e["system"], []).append(mtime)
-    assert all(a < b for s in stamps.values() for a, b in zip(s, s[1:]))
+    assert all(a < b for s in stamps.values() for a, b in itertools.pairwise(s))
 
 
 def test_values_parse_for_their_types(run):
@@ -269,7 +269,7 @@ def test_manifest_matches_diff_of_exports(run):
     kinds: dict[str, int] = {}
     for system in ("molo", "stellar"):
         pairs = by_system(manifest, exports, system)
-        for (_, prev), (entry, cur) in zip(pairs, pairs[1:]):
+        for (_, prev), (entry, cur) in itertools.pairwise(pairs):
             for stream, info in entry["tables"].items():
                 if not info["present"]:
                     assert stream not in cur
@@ -297,7 +297,7 @@ def test_long_text_change_is_at_the_end(run):
     _, manifest, exports = run
     found = 0
     pairs = by_system(manifest, exports, "molo")
-    for (_, prev), (entry, cur) in zip(pairs, pairs[1:]):
+    for (_, prev), (entry, cur) in itertools.pairwise(pairs):
         for stream, info in entry["tables"].items():
             if not info.get("update_kinds", {}).get("long_text_end"):
                 continue

@@ -6,7 +6,8 @@ import argparse
 import sys
 import time
 
-from .catalog import SYSTEMS, load_tables
+from marina_common.catalog import SYSTEMS, load_catalog
+
 from .generate import generate
 from .relations import describe_relations
 
@@ -40,7 +41,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if args.show_relations:
-        print("\n".join(describe_relations(load_tables())))
+        print("\n".join(describe_relations(load_catalog())))
         return 0
     rows = args.rows if args.rows is not None else int((args.scale or 0.5) * SCALE_ROWS)
     systems = [s.strip() for s in args.systems.split(",") if s.strip()]

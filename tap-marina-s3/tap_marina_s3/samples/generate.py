@@ -27,7 +27,8 @@ from functools import lru_cache
 from graphlib import TopologicalSorter
 from pathlib import Path
 
-from .catalog import SYSTEMS, Table, load_tables
+from marina_common.catalog import SYSTEMS, Table, load_catalog
+
 from .model import TableModel, seeded
 from .relations import foreign_keys, plan_counts
 from .state import Plan, TableState
@@ -59,7 +60,7 @@ def generate(
     out = Path(out_dir)
     systems = tuple(s for s in SYSTEMS if s in set(systems))
     omit = set(omit_tables)
-    tables = tuple(t for t in load_tables() if t.system in systems)
+    tables = tuple(t for t in load_catalog() if t.system in systems)
     unknown = omit - {t.stream for t in tables}
     if not systems or unknown or exports < 1:
         raise ValueError(f"bad arguments: systems={systems}, unknown omit_tables={sorted(unknown)}, exports={exports}")
@@ -90,7 +91,7 @@ def generate(
 @lru_cache(maxsize=4)
 def _models(system: str, seed: int) -> tuple[tuple[Table, ...], dict, dict[str, TableModel]]:
     """Compiled tables of one system (pure function of catalog and seed, so cached)."""
-    tables = tuple(t for t in load_tables() if t.system == system)
+    tables = tuple(t for t in load_catalog() if t.system == system)
     fks = foreign_keys(tables)
     models = {t.stream: TableModel(t, {c: p for (s, c), p in fks.items() if s == t.stream}, seed) for t in tables}
     return tables, fks, models

@@ -18,8 +18,10 @@ from dataclasses import dataclass
 from operator import itemgetter
 from random import Random
 
+from marina_common.catalog import Column, Table
+
 from . import values
-from .catalog import Column, Table
+from .kinds import ColType, ctype
 from .relations import pairs_of
 from .text import long_text
 from .writers import LINE_END
@@ -74,7 +76,7 @@ class Pool:
 
 
 def null_renders(column: Column, system: str) -> tuple[str, ...]:
-    if column.ctype.is_text:
+    if ctype(column, system).is_text:
         return ("",)
     return ("", "", "", values.NULL_TOKEN[system])
 
@@ -111,8 +113,8 @@ def build_pair(rng: Random, table: Table, start: int, end: int) -> PairGen:
     distinct = []
     for _ in range(DISTINCT):
         t0 = values.random_moment(rng, a.name)
-        ca, ra = values.render_temporal(rng, a.ctype, t0, system)
-        cb, rb = values.render_temporal(rng, b.ctype, t0 + values.random_duration(rng), system)
+        ca, ra = values.render_temporal(rng, ctype(a, system), t0, system)
+        cb, rb = values.render_temporal(rng, ctype(b, system), t0 + values.random_duration(rng), system)
         canon[ra], canon[rb] = ca, cb
         distinct.append((ra, rb))
     entries = []
@@ -134,8 +136,9 @@ class TableModel:
         self.table = table
         self.stream = table.stream
         self.seed = seed
-        self.headers = [c.header for c in table.columns]
-        self.pk_idx = [table.index(k) for k in table.primary_key]
+        self.headers = [table.header(c) for c in table.columns]
+        names = [c.name for c in table.columns]
+        self.pk_idx = [names.index(k) for k in table.primary_key]
         self.fk = {i: fks[c.name] for i, c in enumerate(table.columns) if c.name in fks}
         self.pairs = [build_pair(seeded(seed, self.stream, "pair", a), table, a, b) for a, b in pairs_of(table)]
         in_pair = {p.start for p in self.pairs} | {p.end for p in self.pairs}
@@ -145,13 +148,13 @@ class TableModel:
                 self.pools[i] = build_pool(seeded(seed, self.stream, "pool", c.name), c, table.system)
         self.nulls = {i: null_renders(c, table.system) for i, c in enumerate(table.columns)}
         self.mutable = [i for i in range(len(table.columns)) if i not in self.pk_idx and i not in in_pair]
-        texty = [i for i in self.pools if self._long_ok(table.columns[i])]
+        texty = [i for i in self.pools if self._long_ok(ctype(table.columns[i], table.system))]
         notes = [i for i in texty if any(w in table.columns[i].name for w in ("NOTE", "DESCRIPTION", "TEXT", "TERMS"))]
         self.long_cols = notes or texty
 
     @staticmethod
-    def _long_ok(c: Column) -> bool:
-        return c.ctype.kind == "clob" or (c.ctype.kind == "text" and (c.ctype.length or 0) >= 20)
+    def _long_ok(t: ColType) -> bool:
+        return t.kind == "clob" or (t.kind == "text" and (t.length or 0) >= 20)
 
     # ------------------------------------------------------------------ generation
     def gen_columns(
@@ -189,7 +192,7 @@ class TableModel:
                     i = self.long_cols[(o // LONG_EVERY) % len(self.long_cols)]
                     cols[i] = list(cols[i])
                     lrng = seeded(self.seed, self.stream, "long", o)
-                    text = long_text(lrng, values.long_length(lrng, self.table.columns[i].ctype))
+                    text = long_text(lrng, values.long_length(lrng, ctype(self.table.columns[i], self.table.system)))
                     cols[i][pos] = ESCAPE[self.table.system](text) if escaped else text
         return cols  # type: ignore[return-value]
 
@@ -223,7 +226,11 @@ class TableModel:
         """Change `row` in place so that at least one canonical value differs; returns the kind of
         change (long_text_end, value_change, null_to_value, value_to_null) or None if impossible."""
         if want_long:
-            long_at = [i for i in self.long_cols if len(row[i]) > (self.table.columns[i].ctype.length or 2000)]
+            long_at = [
+                i
+                for i in self.long_cols
+                if len(row[i]) > (ctype(self.table.columns[i], self.table.system).length or 2000)
+            ]
             if long_at:
                 i = long_at[0]
                 row[i] = row[i][:-1] + ("y" if row[i][-1] != "y" else "z")

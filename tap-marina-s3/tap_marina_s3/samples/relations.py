@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import re
 
-from .catalog import Table
+from marina_common.catalog import Table
+
+from .kinds import ctype
 
 # (system or stream, column) -> parent stream; None = "not a foreign key" (stops the inference)
 FK_OVERRIDES: dict[tuple[str, str], str | None] = {
@@ -138,7 +140,7 @@ def pairs_of(table: Table) -> list[tuple[int, int]]:
     out = []
     for start, end in PAIRS:
         if start in names and end in names:
-            kinds = {table.columns[names[start]].ctype.kind, table.columns[names[end]].ctype.kind}
+            kinds = {ctype(table.columns[names[i]], table.system).kind for i in (start, end)}
             if kinds <= {"date", "timestamp"}:
                 out.append((names[start], names[end]))
     return out

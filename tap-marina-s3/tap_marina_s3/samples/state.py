@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import bisect
 import datetime as dt
+import functools
 from dataclasses import dataclass, field
 from random import Random
 
+from .kinds import ctype
 from .model import LONG_AT, LONG_EVERY, TableModel, seeded
 
 CHUNK = 2000
@@ -52,7 +54,9 @@ class TableState:
         self.is_parent = is_parent
         table = model.table
         pk_cols = [table.columns[i] for i in model.pk_idx]
-        self.sequential = len(pk_cols) == 1 and model.pk_idx[0] not in model.fk and pk_cols[0].ctype.kind == "int"
+        self.sequential = (
+            len(pk_cols) == 1 and model.pk_idx[0] not in model.fk and ctype(pk_cols[0], table.system).kind == "int"
+        )
         self.keys: list[tuple[str, ...]] | None = None
         if self.sequential:
             self.total = count
@@ -71,7 +75,7 @@ class TableState:
     def _domain(self, i: int, domains: dict[str, list[str]]) -> list[str]:
         if i in self.model.fk:
             return domains[self.model.fk[i]]
-        kind = self.model.table.columns[i].ctype.kind
+        kind = ctype(self.model.table.columns[i], self.model.table.system).kind
         if kind == "date":
             return DATE_DOMAIN
         return [str(n) for n in range(1, 100000)]
@@ -195,13 +199,14 @@ class TableState:
             lo, hi = bisect.bisect_left(special, span.start), bisect.bisect_left(special, span.stop)
             for o in special[lo:hi]:
                 pos = o - start
-                row = self._final(o, lambda: sink.parse(lines[pos]), plan, update_rng, domains, result)
+                parse = functools.partial(sink.parse, lines[pos])
+                row = self._final(o, parse, plan, update_rng, domains, result)
                 lines[pos] = None if row is None else sink.format(row)
             kept = [line for line in lines if line is not None]
             sink.write_lines(kept)
             result.rows += len(kept)
         for o in range(self.n_base, self.total):
-            row = self._final(o, lambda: self.rows[o], plan, update_rng, domains, result)
+            row = self._final(o, functools.partial(self.rows.__getitem__, o), plan, update_rng, domains, result)
             if row is not None:
                 sink.writer.writerow(row)
                 result.rows += 1

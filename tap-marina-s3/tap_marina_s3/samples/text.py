@@ -27,9 +27,7 @@ def free_text(rng: Random, low: int, high: int) -> str:
     for word in words[1:]:
         r = rng.random()
         sep = ", " if r < 0.08 else ("\n" if r < 0.11 else " ")
-        if rng.random() < 0.04:
-            word = f'"{word}"'
-        out += sep + word
+        out += sep + (f'"{word}"' if rng.random() < 0.04 else word)
     return out
 
 

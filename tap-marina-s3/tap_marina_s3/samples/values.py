@@ -15,8 +15,10 @@ import re
 from collections.abc import Callable
 from random import Random
 
+from marina_common.catalog import Column
+
 from . import vocab
-from .catalog import ColType, Column
+from .kinds import ColType, ctype
 from .text import text_generator
 
 Factory = Callable[[Random], tuple[str, str]]
@@ -214,7 +216,7 @@ def flag_factory() -> Factory:
 
 
 def factory_for(column: Column, system: str) -> Factory:
-    t, name = column.ctype, column.name
+    t, name = ctype(column, system), column.name
     if t.kind == "int":
         return int_factory(name, t.precision)
     if t.kind == "bool":
@@ -241,11 +243,11 @@ def null_rate(column: Column) -> float:
         return 0.0
     if re.search(r"VOID|DELET|CANCEL|REFUND", column.name):
         return 0.85
-    if column.ctype.is_text and _NOTE_LIKE.search(column.name):
+    if column.kind == "text" and _NOTE_LIKE.search(column.name):
         return 0.7
     if column.source is None:
         return 0.4
-    return 0.25 if column.ctype.is_text else 0.12
+    return 0.25 if column.kind == "text" else 0.12
 
 
 def long_length(rng: Random, ctype: ColType) -> int:

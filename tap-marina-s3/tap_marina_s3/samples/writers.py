@@ -88,7 +88,7 @@ class TarGzExport:
         self.path, self.when = path, when
         self.raw = open(path, "wb")  # noqa: SIM115 - closed in close()
         self.gz = gzip.GzipFile(filename="", mode="wb", fileobj=self.raw, compresslevel=LEVEL, mtime=epoch(when))
-        self.tar = tarfile.open(fileobj=self.gz, mode="w", format=tarfile.PAX_FORMAT)
+        self.tar = tarfile.open(fileobj=self.gz, mode="w", format=tarfile.PAX_FORMAT)  # noqa: SIM115 - as raw
 
     @contextmanager
     def member(self, name: str) -> Iterator[Sink]:
