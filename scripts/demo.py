@@ -40,7 +40,7 @@ def run(cmd: list[str], quiet: bool = False, **kw) -> subprocess.CompletedProces
     env = {**os.environ, **DEMO_ENV}
     if not quiet:
         return subprocess.run(cmd, check=True, cwd=ROOT, env=env, **kw)
-    done = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, **kw)
+    done = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, **kw, check=False)
     if done.returncode != 0:
         sys.stdout.write(done.stdout + done.stderr)
         raise subprocess.CalledProcessError(done.returncode, cmd)
@@ -94,9 +94,9 @@ def main() -> int:
         [meltano, "invoke", "marina-ops", "report", "--no-notify"],
         cwd=ROOT,
         env={**os.environ, **DEMO_ENV},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
+        capture_output=True,
         text=True,
+        check=False,
     )
     sys.stdout.write(report.stdout)
     if report.returncode != 0:

@@ -47,6 +47,7 @@ def test_meltano_schedule_run_of_a_failing_job_notifies_and_writes_its_log(tmp_p
             capture_output=True,
             text=True,
             timeout=600,
+            check=False,
         )
     finally:
         server.shutdown()

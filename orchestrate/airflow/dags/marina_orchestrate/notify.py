@@ -61,6 +61,7 @@ def notify_failure(context: Mapping) -> None:
             capture_output=True,
             text=True,
             timeout=settings.notify_timeout,
+            check=False,
         )
     except (OSError, subprocess.TimeoutExpired) as error:
         logger.error("failure notification could not run (%s): %s", error, fields["message"])

@@ -31,6 +31,7 @@ def from_meltano(settings: Settings) -> dict:
         capture_output=True,
         text=True,
         timeout=MELTANO_TIMEOUT_SECONDS,
+        check=False,
     )
     if result.returncode != 0:
         raise RuntimeError(
