@@ -67,7 +67,7 @@ def run_target(db_path):
 @pytest.fixture
 def query(db_path):
     """Run a query on the DuckDB file (opened read-only, after the target closed it)."""
-    import duckdb  # noqa: PLC0415
+    import duckdb
 
     def q(sql: str) -> list[tuple]:
         with duckdb.connect(str(db_path), read_only=True) as con:

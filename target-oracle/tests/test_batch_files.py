@@ -7,7 +7,6 @@ the Oracle dialect takes) must hand the sink the values the RECORD path would.
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from decimal import Decimal
 
@@ -16,8 +15,7 @@ import pytest
 from conftest import activate, record, schema, state
 from test_duckdb_load import SLIPS, slip
 
-from target_oracle.sinks import LoadError, _parquet_rows
-from target_oracle.types import column_specs
+from target_oracle.sinks import LoadError
 
 ROWS = [
     slip(
@@ -58,10 +56,9 @@ def write_parquet(path, rows: list[dict], columns: dict[str, str] = PARQUET_TYPE
     cols = ", ".join(f'"{c}" {t}' for c, t in columns.items())
     con.execute(f"CREATE TABLE t ({cols})")
     for row in rows:
-        row = dict(
-            row, _sdc_extra=None if row.get("_sdc_extra") is None else json.dumps(row["_sdc_extra"])
-        )  # JSON text (with blanks: not minified)
-        values = [row.get(c) for c in columns]
+        extra = row.get("_sdc_extra")
+        typed = dict(row, _sdc_extra=None if extra is None else json.dumps(extra))  # JSON text, not minified
+        values = [typed.get(c) for c in columns]
         con.execute(f"INSERT INTO t VALUES ({', '.join('?' for _ in columns)})", values)
     con.execute(f"COPY t TO '{path}' (FORMAT parquet)")
     con.close()
@@ -165,21 +162,3 @@ def test_missing_and_non_parquet_files_are_errors(run_target, tmp_path):
     msg["encoding"] = {"format": "jsonl", "compression": None}
     with pytest.raises(LoadError, match="Parquet"):
         run_target([schema("molo_slips", SLIPS, ["slip_id"]), msg])
-
-
-def test_generic_row_path_gives_record_values(tmp_path):
-    """The path of dialects without a Parquet reader (Oracle): rows in the specs' order, with
-    the Python values the converters take (Decimal, datetime, date, dict for JSON columns); a
-    property the file lacks is None."""
-    columns = {k: v for k, v in PARQUET_TYPES.items() if k != "notes"}
-    uri = write_parquet(tmp_path / "g.parquet", ROWS, columns)
-    specs = [s for s in column_specs({"properties": SLIPS}) if s.prop is not None]
-    batches = list(_parquet_rows([tmp_path / "g.parquet"], specs, 2))
-    assert [len(b) for b in batches] == [2, 1] and uri
-    first = dict(zip([s.prop for s in specs], batches[0][0], strict=True))
-    assert first["rate"] == Decimal("12.50") and isinstance(first["rate"], Decimal)
-    assert first["updated_at"] == dt.datetime(2025, 1, 2, 13, 4, 5, 123456)
-    assert first["opened_on"] == dt.date(2024, 2, 29)
-    assert first["_sdc_extra"] == {"Color": "blue", "Depth": "1.10"}
-    assert first["notes"] is None  # not in the file
-    assert first["flag"] is True and first["is_active"] == 1 and first["name"] == "A-1"

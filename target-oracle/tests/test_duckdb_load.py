@@ -193,7 +193,7 @@ def test_a_repeated_activation_is_applied_once(run_target, query):
 
 def test_a_failing_swap_leaves_every_table_of_the_export_as_it_was(run_target, query, db_path):
     run_target(export(100, molo_slips=[slip(1)], molo_piers=[slip(2)]))
-    import duckdb  # noqa: PLC0415
+    import duckdb
 
     # A column the loader does not fill, added by hand with NOT NULL: the piers swap fails
     # after the slips swap was done in the same transaction.
@@ -272,7 +272,7 @@ def test_schema_change_in_the_middle_of_a_version(run_target, query):
 
 
 def test_state_is_emitted_after_the_data_is_committed(run_target, query, monkeypatch):
-    from target_oracle.target import TargetOracle  # noqa: PLC0415
+    from target_oracle.target import TargetOracle
 
     seen = []
     original = TargetOracle._write_state_message

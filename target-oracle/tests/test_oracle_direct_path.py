@@ -16,7 +16,7 @@ import pyarrow as pa
 import pytest
 from test_oracle_sql import BatchError, RecordingConnection
 
-from target_oracle.connector import RowErrors
+from target_oracle.dialects.base import RowErrors
 from target_oracle.dialects.oracle import OracleDialect
 from target_oracle.types import column_specs
 

@@ -46,20 +46,20 @@ def config() -> dict:
 
 @pytest.fixture
 def stream():
-    import oracledb  # noqa: PLC0415
+    import oracledb
 
-    from target_oracle.dialects.oracle import connect_params  # noqa: PLC0415
+    from marina_common.connection import oracle_from_settings
 
     name = f"test_{uuid.uuid4().hex[:8]}"
     yield name
-    with oracledb.connect(**connect_params(config())) as con, con.cursor() as cur:
+    with oracledb.connect(**oracle_from_settings(config()).connect_kwargs()) as con, con.cursor() as cur:
         for table in (f"STG_{name.upper()}", f"STG_{name.upper()}__LOADING"):
             with contextlib.suppress(oracledb.DatabaseError):
                 cur.execute(f"DROP TABLE {table} PURGE")
 
 
 def run(messages, **extra):
-    from target_oracle.target import TargetOracle  # noqa: PLC0415
+    from target_oracle.target import TargetOracle
 
     target = TargetOracle(config={**config(), **extra})
     with contextlib.redirect_stdout(io.StringIO()):
@@ -67,13 +67,13 @@ def run(messages, **extra):
 
 
 def rows(stream_name: str, table_suffix: str = "") -> list[tuple]:
-    import oracledb  # noqa: PLC0415
+    import oracledb
 
-    from target_oracle.dialects.oracle import connect_params  # noqa: PLC0415
+    from marina_common.connection import oracle_from_settings
 
     oracledb.defaults.fetch_lobs = False
     oracledb.defaults.fetch_decimals = True
-    with oracledb.connect(**connect_params(config())) as con, con.cursor() as cur:
+    with oracledb.connect(**oracle_from_settings(config()).connect_kwargs()) as con, con.cursor() as cur:
         cur.execute(
             f"SELECT ID, RATE, NAME, NOTES, UPDATED_AT, FLAG, SDC_EXTRA, SDC_TABLE_VERSION "
             f"FROM STG_{stream_name.upper()}{table_suffix} ORDER BY ID"

@@ -13,9 +13,9 @@ import oracledb
 import pytest
 
 from target_oracle import types as ty
-from target_oracle.connector import DbColumn, RowErrors, Swap
 from target_oracle.dialects import oracle_sql as sql
-from target_oracle.dialects.oracle import OracleDialect, connect_params, input_type, max_chars
+from target_oracle.dialects.base import DbColumn, RowErrors, Swap
+from target_oracle.dialects.oracle import OracleDialect, input_type, max_chars
 from target_oracle.types import column_specs
 
 SCHEMA = {
@@ -139,27 +139,6 @@ def test_bind_types():
 def test_nvarchar2_length_counts_utf16_units():
     assert max_chars(["abc", None, "é"]) == 3
     assert max_chars(["🚤🚤"]) == 4  # outside the BMP: two UTF-16 code units each
-
-
-def test_connect_params_from_url_and_wallet():
-    params = connect_params(
-        {
-            "sqlalchemy_url": "oracle+oracledb://scott:t%40ger@myadb_high",
-            "oracle_config_dir": "/w",
-            "oracle_wallet_location": "/w",
-            "oracle_wallet_password": "pw",
-        }
-    )
-    assert params == {
-        "user": "scott",
-        "password": "t@ger",
-        "dsn": "myadb_high",
-        "config_dir": "/w",
-        "wallet_location": "/w",
-        "wallet_password": "pw",
-    }
-    parts = connect_params({"oracle_user": "u", "oracle_password": "p", "oracle_dsn": "h:1521/svc"})
-    assert parts == {"user": "u", "password": "p", "dsn": "h:1521/svc"}
 
 
 # --- statement order against a recording stand-in of the DB-API connection -------------
@@ -311,7 +290,10 @@ def test_batch_insert_is_one_array_bound_executemany():
         (loaded, loaded, loaded),
     ]
     ora.insert_batch("STG_X__LOADING", specs, columns)
-    statement = "INSERT INTO STG_X__LOADING (ID, RATE, NAME, UPDATED_AT, FLAG, SDC_TABLE_VERSION, SDC_LOADED_AT) VALUES (:1, :2, :3, :4, :5, :6, :7)"
+    statement = (
+        "INSERT INTO STG_X__LOADING (ID, RATE, NAME, UPDATED_AT, FLAG, SDC_TABLE_VERSION, SDC_LOADED_AT) "
+        "VALUES (:1, :2, :3, :4, :5, :6, :7)"
+    )
     types = (
         oracledb.DB_TYPE_NUMBER,
         oracledb.DB_TYPE_NUMBER,

@@ -1,4 +1,5 @@
-"""DuckDB dialect: columnar inserts of Arrow tables (register + INSERT ... SELECT).
+"""DuckDB dialect: Parquet batch files by ``INSERT .. SELECT .. FROM read_parquet``, record
+batches as Arrow tables (register + ``INSERT .. SELECT``).
 
 Type mapping (same column names as Oracle):
 
@@ -26,8 +27,10 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from marina_common.connection import MEMORY, duckdb_path_from_settings
 from target_oracle import types as ty
-from target_oracle.connector import DbColumn, Dialect, Swap
+from target_oracle.dialects.base import DbColumn, Dialect, Swap
+from target_oracle.naming import TABLE_VERSION_COLUMN
 
 if t.TYPE_CHECKING:
     import logging
@@ -82,153 +85,6 @@ def quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def duckdb_path_from_config(config: t.Mapping[str, t.Any]) -> str:
-    """Database file from ``sqlalchemy_url`` (``duckdb:////abs/file.duckdb``) or ``duckdb_path``."""
-    url = config.get("sqlalchemy_url") or ""
-    if url:
-        path = url.split(":///", 1)[1] if ":///" in url else ":memory:"
-        return path.split("?", 1)[0] or ":memory:"
-    return str(config["duckdb_path"])
-
-
-# --- bulk path: NDJSON spool files loaded by DuckDB's JSON reader -------------------------
-#
-# The spool holds the stream's RECORD lines as the tap wrote them; one INSERT .. SELECT ..
-# FROM read_ndjson(..) loads a batch. Every value is checked in SQL to convert exactly as the
-# Python path would; a value that does not (wrong JSON type, a decimal with more digits than
-# its scale, a number inside a JSON object, ...) raises, nothing of the batch is written, and
-# the sink loads the batch through the Python path instead, which converts it or reports
-# the failing rows exactly as before.
-#
-# DuckDB's JSON reader parses numbers as int64 or double, never as exact decimals. A double
-# holds any decimal of up to 15 significant digits closely enough to round back to it, so a
-# DECIMAL(p,s) value (p <= 15) is accepted only when its cast to DECIMAL(p,s) gives back the
-# same double. Streams with wider decimals, or integers beyond BIGINT (a value beyond uint64
-# parses as a double), use the Python path.
-
-BULK_MAX_DECIMAL_PRECISION = 15
-_TS_OFFSET = r"[T ][0-9:.]+([Zz]|[+-][0-9]{2}(:?[0-9]{2})?)$"
-_NUMBER_TYPES = "('BIGINT', 'UBIGINT', 'DOUBLE')"
-_INTEGER_TYPES = "('BIGINT', 'UBIGINT')"
-
-
-def bulk_supported(specs: t.Sequence[ColumnSpec]) -> bool:
-    """Whether the bulk path can load every column of ``specs`` exactly."""
-    for spec in specs:
-        if spec.kind == ty.DECIMAL and (spec.precision or 38) > BULK_MAX_DECIMAL_PRECISION:
-            return False
-        if spec.kind == ty.INTEGER and spec.precision and spec.precision > BIGINT_MAX_PRECISION:
-            return False  # values beyond uint64 would fail the bulk load and be redone in Python
-    return True
-
-
-def _sql_str(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
-_READ_TYPE = {
-    ty.INTEGER: "JSON",
-    ty.DECIMAL: "JSON",
-    ty.DOUBLE: "JSON",
-    ty.STRING: "VARCHAR",
-    ty.DATE: "VARCHAR",
-    ty.TIMESTAMP: "VARCHAR",
-    ty.BOOLEAN: "JSON",
-    ty.JSON: "JSON",
-}
-
-
-def _ts_expr(x: str) -> str:
-    """Naive timestamp of an ISO text; an offset (Z, +hh:mm) is converted to UTC."""
-    return (
-        f"CASE WHEN length({x}) <= 19 OR NOT regexp_matches({x}, '{_TS_OFFSET}') "
-        f"THEN CAST({x} AS TIMESTAMP) ELSE timezone('UTC', CAST({x} AS TIMESTAMPTZ)) END"
-    )
-
-
-def bulk_value_sql(spec: ColumnSpec, x: str) -> str:
-    """SQL converting the value ``x`` read from the spool (see ``_READ_TYPE``) to the column
-    type, or raising (``error()`` / a failing cast) when the Python path could differ."""
-    value = _bulk_value_sql(spec, x)
-    if value == x:
-        return x
-    if _READ_TYPE[spec.kind] == "JSON":  # a JSON null is SQL NULL, as in the Python path
-        return f"CASE WHEN {x} IS NULL OR json_type({x}) = 'NULL' THEN NULL ELSE {value} END"
-    return f"CASE WHEN {x} IS NULL THEN NULL ELSE {value} END"
-
-
-def _bulk_value_sql(spec: ColumnSpec, x: str) -> str:
-    kind = spec.kind
-    fail = f"error('column {spec.name}: value needs the exact path')"
-    if kind == ty.INTEGER:
-        if spec.precision and spec.precision > BIGINT_MAX_PRECISION:  # exact digits of the JSON text
-            cast = f"CAST(CAST({x} AS VARCHAR) AS {duckdb_type(spec)})"
-        else:
-            cast = f"CAST({x} AS BIGINT)"
-        return f"CASE WHEN json_type({x}) IN {_INTEGER_TYPES} THEN {cast} ELSE {fail} END"
-    if kind == ty.DOUBLE:
-        return f"CASE WHEN json_type({x}) IN {_NUMBER_TYPES} THEN CAST({x} AS DOUBLE) ELSE {fail} END"
-    if kind == ty.DECIMAL:
-        dec = f"DECIMAL({spec.precision},{spec.scale})"
-        dbl = f"CAST({x} AS DOUBLE)"
-        return (
-            f"CASE WHEN json_type({x}) IN {_NUMBER_TYPES} AND CAST(CAST({dbl} AS {dec}) AS DOUBLE) = {dbl} "
-            f"THEN CAST({dbl} AS {dec}) ELSE {fail} END"
-        )
-    if kind == ty.BOOLEAN:
-        return f"CASE WHEN json_type({x}) = 'BOOLEAN' THEN CAST({x} AS BOOLEAN) ELSE {fail} END"
-    if kind == ty.TIMESTAMP:
-        return _ts_expr(x)
-    if kind == ty.DATE:
-        ts = _ts_expr(x)
-        return (
-            f"CASE WHEN length({x}) = 10 THEN CAST({x} AS DATE) "
-            f"WHEN {ts} = date_trunc('day', {ts}) THEN CAST({ts} AS DATE) ELSE {fail} END"
-        )
-    if kind == ty.JSON:
-        # DuckDB rewrites non-integer numbers (0.10 -> 0.1): those values take the exact path
-        return f"CASE WHEN contains(CAST(json_structure({x}) AS VARCHAR), '\"DOUBLE\"') THEN {fail} ELSE {x} END"
-    return x
-
-
-class DuckDBBulkMixin:
-    """Loads a spool file of Singer RECORD lines (``{"record": {...}, ...}``) with one
-    ``INSERT .. SELECT .. FROM read_ndjson(..)``."""
-
-    con: duckdb.DuckDBPyConnection
-
-    @staticmethod
-    def _spool_source(path: str, record_type: str) -> str:
-        columns = "{'record': " + _sql_str(record_type) + "}"
-        return f"read_ndjson({_sql_str(path)}, columns={columns}, format='newline_delimited')"
-
-    def insert_spool(
-        self,
-        table: str,
-        specs: t.Sequence[ColumnSpec],
-        path: str,
-        version: int | None,
-        loaded_at: object,
-    ) -> int:
-        """Insert the records of the spool file ``path`` in one statement (all or nothing,
-        auto-committed); returns the number of rows inserted.
-
-        Raises:
-            duckdb.Error: a line is not valid JSON or a value needs the Python path.
-        """
-        data = [s for s in specs if s.prop is not None]
-        fields = ", ".join(f"{quote(s.prop)} {_READ_TYPE[s.kind]}" for s in data)  # type: ignore[arg-type]
-        exprs = [bulk_value_sql(s, "r." + quote(s.prop)) for s in data]  # type: ignore[arg-type]
-        exprs += ["CAST(? AS BIGINT)", "CAST(? AS TIMESTAMP)"]
-        col_list = ", ".join(quote(s.name) for s in specs)
-        source = self._spool_source(path, f"STRUCT({fields})" if fields else "JSON")
-        sql = (
-            f"INSERT INTO {self.qualified(table)} ({col_list}) "  # type: ignore[attr-defined]
-            f"SELECT {', '.join(exprs)} FROM (SELECT record AS r FROM {source})"
-        )
-        return int(self.con.execute(sql, [version, loaded_at]).fetchone()[0])
-
-
 def _parquet_value_sql(spec: ColumnSpec) -> str:
     """A Parquet column as the staging column's type. A number that the cast would change
     (rounding decimals, a fraction into an integer) fails the load instead."""
@@ -272,10 +128,18 @@ def parquet_select_sql(specs: t.Sequence[ColumnSpec], present: set[str], *, for_
     return f"SELECT {', '.join(exprs)} FROM read_parquet(?)"
 
 
-class DuckDBParquetMixin:
-    """Loads BATCH Parquet files (typed rows) with one ``INSERT .. SELECT .. FROM read_parquet``."""
+class DuckDBDialect(Dialect):
+    name = "duckdb"
 
-    con: duckdb.DuckDBPyConnection
+    def __init__(self, config: t.Mapping[str, t.Any], logger: logging.Logger) -> None:
+        super().__init__(config, logger)
+        path = duckdb_path_from_settings(config) or MEMORY
+        if path != MEMORY:
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self.con = duckdb.connect(path)
+        self.schema = config.get("default_target_schema") or "main"
+        self.con.execute(f"CREATE SCHEMA IF NOT EXISTS {quote(self.schema)}")
 
     def insert_parquet(
         self,
@@ -285,28 +149,12 @@ class DuckDBParquetMixin:
         version: int | None,
         loaded_at: object,
     ) -> int:
-        """Insert the rows of the files (all or nothing); returns the number of rows. Each
-        value is cast to its column's type: a value that does not fit fails the load, it is
-        never cut or rounded. A property missing from the files is NULL."""
+        """One ``INSERT .. SELECT .. FROM read_parquet``: all rows or none."""
         files = [str(p) for p in paths]
         select = parquet_select_sql(specs, parquet_columns(self.con, files))
         col_list = ", ".join(quote(s.name) for s in specs)
-        sql = f"INSERT INTO {self.qualified(table)} ({col_list}) {select}"  # type: ignore[attr-defined]
+        sql = f"INSERT INTO {self.qualified(table)} ({col_list}) {select}"
         return int(self.con.execute(sql, [version, loaded_at, files]).fetchone()[0])
-
-
-class DuckDBDialect(DuckDBParquetMixin, DuckDBBulkMixin, Dialect):
-    name = "duckdb"
-
-    def __init__(self, config: t.Mapping[str, t.Any], logger: logging.Logger) -> None:
-        super().__init__(config, logger)
-        path = duckdb_path_from_config(config)
-        if path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-        self.path = path
-        self.con = duckdb.connect(path)
-        self.schema = config.get("default_target_schema") or "main"
-        self.con.execute(f"CREATE SCHEMA IF NOT EXISTS {quote(self.schema)}")
 
     def qualified(self, table: str) -> str:
         return f"{quote(self.schema)}.{quote(table)}"
@@ -369,8 +217,6 @@ class DuckDBDialect(DuckDBParquetMixin, DuckDBBulkMixin, Dialect):
             self.con.unregister("__target_oracle_batch")
 
     def activate(self, swaps: t.Sequence[Swap]) -> list[int]:
-        from target_oracle.naming import TABLE_VERSION_COLUMN  # noqa: PLC0415
-
         version_col = quote(TABLE_VERSION_COLUMN)
         counts = []
         self.con.execute("BEGIN TRANSACTION")

@@ -26,10 +26,11 @@ from pathlib import Path
 
 import oracledb
 
+from marina_common.connection import explain_connect_error, oracle_from_settings
 from target_oracle import naming
 from target_oracle import types as ty
-from target_oracle.connector import DbColumn, Dialect, RowError, RowErrors, Swap
 from target_oracle.dialects import oracle_sql as sql
+from target_oracle.dialects.base import DbColumn, Dialect, RowError, RowErrors, Swap
 from target_oracle.errors import LoaderError
 
 if t.TYPE_CHECKING:
@@ -40,82 +41,16 @@ if t.TYPE_CHECKING:
 LONG_BIND_BYTES = 32767  # strings up to this size bind as NVARCHAR; larger ones as NCLOB
 
 
-def connect_params(config: t.Mapping[str, t.Any]) -> dict[str, t.Any]:
-    """``oracledb.connect`` keyword arguments from the settings (URL or parts + wallet)."""
-    params: dict[str, t.Any] = {}
-    url = config.get("sqlalchemy_url")
-    if url:
-        from sqlalchemy.dialects.oracle.oracledb import OracleDialect_oracledb  # noqa: PLC0415
-        from sqlalchemy.engine import make_url  # noqa: PLC0415
-
-        _, cparams = OracleDialect_oracledb(dbapi=oracledb).create_connect_args(make_url(url))
-        params.update(cparams)
-    for key, setting in (
-        ("user", "oracle_user"),
-        ("password", "oracle_password"),
-        ("dsn", "oracle_dsn"),
-        ("config_dir", "oracle_config_dir"),
-        ("wallet_location", "oracle_wallet_location"),
-        ("wallet_password", "oracle_wallet_password"),
-    ):
-        if config.get(setting):
-            params[key] = config[setting]
-    return params
-
-
 def connect(config: t.Mapping[str, t.Any]) -> t.Any:
     """A thin-mode connection; a wallet folder that cannot work, an unknown or unreachable host
     and refused credentials raise LoaderError naming the setting to fix."""
-    params = connect_params(config)
-    where = f"Oracle {params.get('user', '')}@{params.get('dsn', '')}"
-    for key, setting, needed in (
-        ("config_dir", "ORACLE_CONFIG_DIR", "tnsnames.ora"),
-        ("wallet_location", "ORACLE_WALLET_LOCATION", "ewallet.pem"),
-    ):
-        folder = params.get(key)
-        if folder and not (Path(folder).expanduser() / needed).is_file():
-            raise LoaderError(
-                f"{where}: no {needed} in {folder} ({setting}): unzip the Autonomous Database "
-                "wallet there (docs/operations.md, first production run)"
-            )
+    params = oracle_from_settings(config)
+    if problem := params.wallet_problem():
+        raise LoaderError(problem)
     try:
-        return oracledb.connect(**params)
-    except socket.gaierror as exc:  # thin mode resolves the host itself, outside its errors
-        raise LoaderError(
-            f"{where}: the database host in ORACLE_DSN cannot be resolved ({exc.strerror}): "
-            "check the host name and the DNS of this machine"
-        ) from exc
-    except oracledb.Error as exc:
-        raise LoaderError(f"{where}: {explain_connect_error(exc)}") from exc
-
-
-# The connection errors an operator meets, with what to do (the driver's text follows).
-CONNECT_ERRORS = {
-    "ORA-01017": "user name or password refused: check ORACLE_USER / ORACLE_PASSWORD",
-    "ORA-28000": "the account is locked: ask the DBA to unlock ORACLE_USER",
-    "ORA-28001": "the password has expired: set a new one (ORACLE_PASSWORD)",
-    "ORA-12506": "the listener rejected the connection: is the database stopped, or this "
-    "machine's IP not on its access list?",
-    "ORA-12514": "the service name in ORACLE_DSN is not known to the listener",
-    "DPY-4026": "tnsnames.ora is missing or unreadable: check ORACLE_CONFIG_DIR",
-    "DPY-4027": "ORACLE_DSN is empty or an alias without ORACLE_CONFIG_DIR: set ORACLE_DSN "
-    "(host:port/service) or ORACLE_CONFIG_DIR (the wallet folder with tnsnames.ora)",
-    "DPY-4000": "ORACLE_DSN is an alias that no tnsnames.ora defines: check ORACLE_DSN and ORACLE_CONFIG_DIR",
-    "DPY-4011": "the database closed the connection: wrong port, or TLS/mTLS needs the wallet (ORACLE_WALLET_LOCATION)",
-    "DPY-6005": "cannot connect to the host/port in ORACLE_DSN: check the port, the firewall "
-    "and the database's access list",
-    "DPY-4005": "timed out connecting to the host/port in ORACLE_DSN: check the firewall and "
-    "the database's access list",
-    "DPY-6006": "the wallet could not be used: check ORACLE_WALLET_LOCATION / ORACLE_WALLET_PASSWORD",
-}
-
-
-def explain_connect_error(exc: BaseException) -> str:
-    text = " ".join(str(exc).split())
-    for code, meaning in CONNECT_ERRORS.items():
-        if code in text:
-            return f"{meaning} ({text})"
-    return text or type(exc).__name__
+        return oracledb.connect(**params.connect_kwargs())
+    except (socket.gaierror, oracledb.Error) as exc:
+        raise LoaderError(explain_connect_error(exc, params)) from exc
 
 
 def utf16_units(value: str) -> int:
@@ -191,9 +126,9 @@ def decimal_scale_errors(spec: ColumnSpec, values: list) -> list[RowError]:
     quantum = Decimal(1).scaleb(-scale)
     errors = []
     for index, value in enumerate(values):
-        if type(value) is Decimal and value.as_tuple().exponent < -scale:  # type: ignore[operator]
-            if value.quantize(quantum) != value:
-                errors.append(RowError(index, spec.name, f"more than {scale} decimals for NUMBER", value))
+        within_scale = type(value) is not Decimal or value.as_tuple().exponent >= -scale  # type: ignore[operator]
+        if not within_scale and value.quantize(quantum) != value:
+            errors.append(RowError(index, spec.name, f"more than {scale} decimals for NUMBER", value))
     return errors
 
 

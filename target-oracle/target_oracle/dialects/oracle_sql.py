@@ -39,15 +39,15 @@ from sqlalchemy.dialects import oracle
 from sqlalchemy.schema import CreateTable
 from sqlalchemy.sql import quoted_name
 
-from target_oracle import naming
-from target_oracle import types as ty
 from marina_common.oracle_names import needs_quotes
 from marina_common.oracle_names import quote as ident
+from target_oracle import naming
+from target_oracle import types as ty
+from target_oracle.dialects.base import DbColumn
 
 if t.TYPE_CHECKING:
     from sqlalchemy.types import TypeEngine
 
-    from target_oracle.connector import DbColumn
     from target_oracle.types import ColumnSpec
 
 # NVARCHAR2's limit in characters (AL16UTF16, two bytes each): 4000 / 32767 bytes.
@@ -55,6 +55,7 @@ STANDARD_TEXT_CHARS = 2000
 EXTENDED_TEXT_CHARS = 16383
 ORACLE_DIALECT = oracle.dialect()
 PLAIN_INTEGER_PRECISION = 19  # same range as DuckDB BIGINT
+
 
 def qualified(schema: str | None, table: str) -> str:
     return f"{ident(schema)}.{ident(table)}" if schema else ident(table)
@@ -172,8 +173,6 @@ def db_column_from_row(
     name: str, data_type: str, char_length: int | None, precision: int | None, scale: int | None
 ) -> DbColumn:
     """A :class:`DbColumn` from one ALL_TAB_COLUMNS row."""
-    from target_oracle.connector import DbColumn  # noqa: PLC0415
-
     if data_type == "NUMBER" and precision is not None:
         return DbColumn(name, f"NUMBER({precision},{scale or 0})")
     if data_type == "NUMBER":

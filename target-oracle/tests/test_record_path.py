@@ -1,7 +1,7 @@
-"""The DuckDB bulk path: RECORD lines in the tap's layout are spooled raw and loaded by DuckDB.
+"""RECORD messages through singer-sdk's record path, in any key order or layout: exact values,
+versions and batch boundaries, STATE after the rows are committed, key checks.
 
-Lines here are written compactly, as the tap writes them (``{"type":"RECORD","stream":...``),
-so they take the fast path; other layouts are decoded and must give the same rows.
+Lines are written compactly, as a tap writing with msgspec does, and in other layouts.
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ import pytest
 import simplejson
 from test_duckdb_load import SLIPS, ids, slip
 
-from target_oracle.reader import record_line_head
 from target_oracle.sinks import LoadError
 from target_oracle.target import TargetOracle
 
@@ -69,21 +68,7 @@ def run_raw(db_path):
     return run
 
 
-def test_record_line_head():
-    assert record_line_head(b'{"type":"RECORD","stream":"s","version":12,"record":{}}\n') == (b"s", 12)
-    assert record_line_head(b'{"type":"RECORD","stream":"s","record":{"a":1},"version":12}\n') == (b"s", 12)
-    assert record_line_head(b'{"type":"RECORD","stream":"s","record":{"a":1}}\n') == (b"s", None)
-    # "version" somewhere else (a property, a nested object): decoded fully
-    assert record_line_head(b'{"type":"RECORD","stream":"s","record":{"version":1}}\n') is None
-    assert record_line_head(b'{"type":"RECORD","stream":"s","record":{"a":{"version":1}}}\n') is None
-    assert record_line_head(b'{"stream":"s","type":"RECORD","record":{}}\n') is None
-    assert record_line_head(b'{"type": "RECORD", "stream": "s", "record": {}, "version": 3}\n') == (b"s", 3)
-    assert record_line_head(b'{"type": "RECORD", "stream": "s", "version": 3, "record": {}}\n') == (b"s", 3)
-    assert record_line_head(b'{"type":"RECORD","stream":"s","record":{"a":1,"version":2}}\n') is None
-    assert record_line_head(b'{"type":"RECORD","stream":"s\\"x","record":{}}\n') is None
-
-
-def test_exact_decimals_and_types_via_bulk_path(run_raw, query, caplog):
+def test_exact_decimals_and_types(run_raw, query):
     recs = [
         slip(
             1,
@@ -104,9 +89,7 @@ def test_exact_decimals_and_types_via_bulk_path(run_raw, query, caplog):
     data = (
         schema_line() + b"".join(tap_record(r, 100) for r in recs) + activate_line(100) + state_line({"activated": 100})
     )
-    with caplog.at_level(logging.INFO):
-        run_raw(data)
-    assert not any("exact path" in r.getMessage() for r in caplog.records)  # all loaded in bulk
+    run_raw(data)
     rows = query(
         "SELECT SLIP_ID, RATE, LENGTH_FT, NAME, IS_ACTIVE, OPENED_ON, UPDATED_AT, FLAG, SDC_EXTRA, "
         "SDC_TABLE_VERSION, SDC_ROW_NUMBER, SDC_LOADED_AT IS NOT NULL FROM STG_MOLO_SLIPS ORDER BY SLIP_ID"
@@ -135,7 +118,7 @@ def test_exact_decimals_and_types_via_bulk_path(run_raw, query, caplog):
     assert all(r[11] for r in rows)
 
 
-def test_values_the_bulk_path_cannot_convert_exactly_take_the_python_path(run_raw, query):
+def test_decimals_inside_json_and_integral_decimals_stay_exact(run_raw, query):
     recs = [slip(1, _sdc_extra={"amount": Decimal("0.10")}), slip(2, is_active=Decimal("1.0"))]
     run_raw(
         schema_line() + b"".join(tap_record(r, 100) for r in recs) + activate_line(100) + state_line({"activated": 100})
@@ -146,7 +129,7 @@ def test_values_the_bulk_path_cannot_convert_exactly_take_the_python_path(run_ra
     ]
 
 
-def test_decimal_with_too_many_digits_fails_via_bulk_path(run_raw, query, caplog):
+def test_decimal_with_too_many_digits_fails_naming_the_row(run_raw, query, caplog):
     run_raw(schema_line() + tap_record(slip(1), 100) + activate_line(100) + state_line({"activated": 100}))
     data = schema_line() + tap_record(slip(2), 200) + tap_record(slip(3, rate=Decimal("1.234")), 200)
     data += activate_line(200) + state_line({"activated": 200})
@@ -157,22 +140,21 @@ def test_decimal_with_too_many_digits_fails_via_bulk_path(run_raw, query, caplog
     assert "stream=molo_slips" in message and "row=2 " in message and "'slip_id': 3" in message
 
 
-def test_mixed_fast_and_slow_lines_and_other_key_orders(run_raw, query, caplog):
+def test_any_key_order_and_layout(run_raw, query):
     data = schema_line()
-    data += tap_record(slip(1, rate=Decimal("1.10")), 100)  # fast
+    data += tap_record(slip(1, rate=Decimal("1.10")), 100)
     data += line({"stream": STREAM, "type": "RECORD", "record": slip(2, rate=Decimal("2.20")), "version": 100})
-    data += line({"type": "RECORD", "stream": STREAM, "record": slip(3), "version": 100})  # fast, version last
+    data += line({"type": "RECORD", "stream": STREAM, "record": slip(3), "version": 100})  # version last
     data += (
         simplejson.dumps(
             {"type": "RECORD", "stream": STREAM, "version": 100, "record": slip(4)}, use_decimal=True
         ).encode()
         + b"\n"
-    )  # spaces: decoded
+    )  # with spaces
     data += line({"version": 100, "record": slip(5, name="v"), "type": "RECORD", "stream": STREAM})
     data += tap_record(slip(6), 100)
     data += activate_line(100) + state_line({"activated": 100})
-    with caplog.at_level(logging.INFO):
-        run_raw(data, batch_size_rows=4)
+    run_raw(data, batch_size_rows=4)
     rows = query("SELECT SLIP_ID, RATE, NAME, SDC_TABLE_VERSION FROM STG_MOLO_SLIPS ORDER BY SLIP_ID")
     assert rows == [
         (1, Decimal("1.10"), None, 100),
@@ -182,7 +164,6 @@ def test_mixed_fast_and_slow_lines_and_other_key_orders(run_raw, query, caplog):
         (5, None, "v", 100),
         (6, None, None, 100),
     ]
-    assert not any("exact path" in r.getMessage() for r in caplog.records)
 
 
 def test_version_change_and_batch_boundaries(run_raw, query):
@@ -208,7 +189,7 @@ def test_truncated_last_line_fails_without_activation(run_raw, query):
         assert ids(query) == [1]
 
 
-def test_state_only_after_the_spooled_rows_are_committed(run_raw, query, monkeypatch):
+def test_state_only_after_the_rows_before_it_are_committed(run_raw, query, monkeypatch):
     seen = []
     original = TargetOracle._write_state_message
 
@@ -232,7 +213,7 @@ def test_state_only_after_the_spooled_rows_are_committed(run_raw, query, monkeyp
     assert seen[-1] == ({"n": 8}, 8)
 
 
-def test_unknown_property_and_missing_key_on_fast_lines(run_raw, query, caplog):
+def test_unknown_property_and_missing_key(run_raw, query, caplog):
     with caplog.at_level(logging.WARNING):
         run_raw(
             schema_line()

@@ -1,9 +1,9 @@
-"""Dialect-neutral database operations used by the sinks, and the dialect factory.
+"""What a dialect does: the only database operations of the loader.
 
-A dialect owns one database connection. Its methods are the only database operations the
-loader does: read a table's columns, create/drop a table, add columns, bulk insert a
-batch (columnar), and activate an export: replace staging tables by their shadow tables' rows,
-all of them in one transaction.
+A dialect owns one database connection. It reads a table's columns, creates/drops a table,
+adds columns, inserts a batch of rows (columnar) or the rows of Parquet batch files, and
+activates an export: replaces staging tables by their shadow tables' rows, all of them in one
+transaction. The sinks call it; it calls nothing back.
 """
 
 from __future__ import annotations
@@ -14,6 +14,8 @@ import typing as t
 from dataclasses import dataclass, field
 
 if t.TYPE_CHECKING:
+    from pathlib import Path
+
     from target_oracle.types import ColumnSpec
 
 
@@ -114,6 +116,24 @@ class Dialect(abc.ABC):
         """
 
     @abc.abstractmethod
+    def insert_parquet(
+        self,
+        table: str,
+        specs: t.Sequence[ColumnSpec],
+        paths: t.Sequence[Path],
+        version: int | None,
+        loaded_at: object,
+    ) -> int:
+        """Insert and commit the rows of Parquet batch files, with ``version`` and
+        ``loaded_at`` in the loader's columns; returns the number of rows. Each value is
+        cast to its column's type: a value that does not fit fails the load, it is never cut
+        or rounded. A property missing from the files is NULL.
+
+        Raises:
+            RowErrors: rows were rejected (row numbers count from the first file's first row).
+        """
+
+    @abc.abstractmethod
     def activate(self, swaps: t.Sequence[Swap]) -> list[int]:
         """Apply ``swaps`` in one transaction, so readers see every staging table of the
         export change at once or none, then drop the shadow tables. Returns the number of
@@ -122,21 +142,3 @@ class Dialect(abc.ABC):
 
     @abc.abstractmethod
     def close(self) -> None: ...
-
-
-def make_dialect(config: t.Mapping[str, t.Any], logger: logging.Logger) -> Dialect:
-    """The dialect selected by the settings (``sqlalchemy_url``, ``duckdb_path`` or ``oracle_*``)."""
-    url = config.get("sqlalchemy_url") or ""
-    if url.startswith("duckdb:") or (not url and config.get("duckdb_path")):
-        from target_oracle.dialects.duckdb import DuckDBDialect  # noqa: PLC0415
-
-        return DuckDBDialect(config, logger)
-    if url.startswith("oracle") or (not url and config.get("oracle_dsn")):
-        from target_oracle.dialects.oracle import OracleDialect  # noqa: PLC0415
-
-        return OracleDialect(config, logger)
-    msg = (
-        "No target database configured: set sqlalchemy_url (duckdb:///... or "
-        "oracle+oracledb://...), duckdb_path, or oracle_user/oracle_password/oracle_dsn"
-    )
-    raise ValueError(msg)
