@@ -55,6 +55,9 @@ class Column:
     source: str | None  # the CSV header the legacy code read (None: matched by name)
     oracle_type: str
     nullable: bool = True
+    # documentation only (dbt's column descriptions): what the legacy ETL did with the column
+    note: str | None = None
+    loaded: bool = True  # False: the legacy ETL never loaded it
 
     @functools.cached_property
     def _type(self) -> tuple[str, int | None, int | None]:
@@ -132,6 +135,7 @@ class Table:
     dw_table: str
     primary_key: tuple[str, ...]
     columns: tuple[Column, ...]
+    merge_procedure: str | None = None  # the legacy procedure the DW model replaces (documentation)
 
     @property
     def name(self) -> str:
@@ -163,7 +167,14 @@ class Table:
 def _table(entry: dict) -> Table:
     key = tuple(entry["primary_key"])
     columns = tuple(
-        Column(c["name"], c.get("source"), c["oracle_type"], bool(c.get("nullable", True)) and c["name"] not in key)
+        Column(
+            c["name"],
+            c.get("source"),
+            c["oracle_type"],
+            bool(c.get("nullable", True)) and c["name"] not in key,
+            note=c.get("note"),
+            loaded=c.get("loaded") is not False,
+        )
         for c in entry["columns"]
     )
     table = Table(
@@ -174,6 +185,7 @@ def _table(entry: dict) -> Table:
         dw_table=entry["dw_table"],
         primary_key=key,
         columns=columns,
+        merge_procedure=entry.get("merge_procedure"),
     )
     _check(table)
     return table

@@ -24,21 +24,18 @@ STATEMENTS: list[str] = []
 
 
 def _catalog_columns() -> dict[str, list[tuple]]:
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
-    from generate_models import load_catalog
+    from marina_common.catalog import load_catalog
 
     out = {}
     for t in load_catalog():
         cols = []
-        for c in t["columns"]:
-            m = re.fullmatch(r"(\w+)(?:\((\d+)(?:,(\d+))?\))?", c["oracle_type"])
-            base, p, s = m.group(1), m.group(2), m.group(3)
-            if base == "NUMBER":
-                cols.append((c["name"], "NUMBER", None, int(p), int(s or 0), None))
-            elif base in ("NVARCHAR2", "CHAR"):
-                cols.append((c["name"], base, int(p), None, None, "C"))
+        for c in t.columns:
+            if c.precision_scale:
+                cols.append((c.name, "NUMBER", None, *c.precision_scale, None))
+            elif c.max_length:
+                cols.append((c.name, c.base_type, c.max_length, None, None, "C"))
             else:
-                cols.append((c["name"], base, None, None, None, None))
+                cols.append((c.name, c.base_type, None, None, None, None))
         dw = [
             ("DW_ID", "VARCHAR2", 32, None, None, "B"),
             ("DW_ROW_HASH", "VARCHAR2", 4000, None, None, "B"),
@@ -48,7 +45,7 @@ def _catalog_columns() -> dict[str, list[tuple]]:
             ("DW_DELETED_AT", "TIMESTAMP(6)", None, None, None, None),
             ("DW_SOURCE_KEY", "VARCHAR2", 4000, None, None, "B"),
         ]
-        out[t["dw_table"]] = cols + dw
+        out[t.dw_table] = cols + dw
     return out
 
 

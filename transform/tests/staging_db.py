@@ -1,7 +1,7 @@
 """Test helper: a DuckDB file with the loader's STG_* tables, filled the way the loader would.
 
-Tables and types come from the catalog (scripts/generate_models.py holds the DuckDB type mapping);
-SDC_ROW_HASH is computed here independently, per design.md §4.
+Tables and types come from the catalog (marina_common); the DuckDB types are the loader's
+(design.md §1), written here independently, as is SDC_ROW_HASH (design.md §4).
 """
 
 from __future__ import annotations
@@ -13,9 +13,27 @@ from decimal import Decimal
 from pathlib import Path
 
 import duckdb
-from generate_models import AUDIT_COLUMNS, LINEAGE_COLUMNS, REJECTS_COLUMNS, duckdb_type, load_catalog
 
-CATALOG = {t["stream"]: t for t in load_catalog()}
+from marina_common.catalog import AUDIT, LINEAGE, LOADER, REJECTS, load_catalog
+
+CATALOG = {t.stream: t for t in load_catalog()}
+LINEAGE_COLUMNS = (*LINEAGE, *LOADER)
+_DUCKDB_TYPES = {
+    "integer": "BIGINT",
+    "double": "DOUBLE",
+    "date": "DATE",
+    "timestamp": "TIMESTAMP",
+    "text": "VARCHAR",
+    "json": "VARCHAR",
+    "boolean": "BOOLEAN",
+}
+
+
+def duckdb_type(column) -> str:
+    """The loader's DuckDB type of a catalog or bookkeeping column."""
+    if getattr(column, "precision_scale", None):
+        return "DECIMAL({},{})".format(*column.precision_scale)
+    return _DUCKDB_TYPES[column.kind]
 
 
 def canonical_text(value, oracle_type: str):
@@ -38,20 +56,19 @@ def canonical_text(value, oracle_type: str):
 
 
 def row_hash(stream: str, row: dict) -> str:
-    cols = CATALOG[stream]["columns"]
-    texts = [canonical_text(row.get(c["name"]), c["oracle_type"]) for c in cols]
+    cols = CATALOG[stream].columns
+    texts = [canonical_text(row.get(c.name), c.oracle_type) for c in cols]
     return hashlib.md5(json.dumps(texts, ensure_ascii=False, separators=(",", ":")).encode("utf-8")).hexdigest()
 
 
 def record_key(stream: str, row: dict) -> str:
-    types = {c["name"]: c["oracle_type"] for c in CATALOG[stream]["columns"]}
-    return "|".join(canonical_text(row[k], types[k]) for k in CATALOG[stream]["primary_key"])
+    t = CATALOG[stream]
+    return "|".join(canonical_text(row[k], t.column(k).oracle_type) for k in t.primary_key)
 
 
 def dw_id(stream: str, row: dict) -> str:
     t = CATALOG[stream]
-    table = stream[len(t["system"]) + 1 :]
-    return hashlib.md5(f"{t['system']}|{table}|{record_key(stream, row)}".encode()).hexdigest()
+    return hashlib.md5(f"{t.system}|{t.name}|{record_key(stream, row)}".encode()).hexdigest()
 
 
 def create_all(path: Path) -> None:
@@ -59,11 +76,11 @@ def create_all(path: Path) -> None:
     con = duckdb.connect(str(path))
     try:
         for t in CATALOG.values():
-            cols = [f'"{c["name"]}" {duckdb_type(c["oracle_type"])}' for c in t["columns"]]
-            cols += [f"{n} {typ}" for n, typ, _ in LINEAGE_COLUMNS]
-            con.execute(f"create table main.{t['staging_table']} ({', '.join(cols)})")
-        for name, spec in (("STG_MARINA_REJECTS", REJECTS_COLUMNS), ("STG_MARINA_LOAD_AUDIT", AUDIT_COLUMNS)):
-            con.execute(f"create table main.{name} ({', '.join(f'{n} {typ}' for n, typ, _ in spec)})")
+            cols = [f'"{c.name}" {duckdb_type(c)}' for c in (*t.columns, *LINEAGE_COLUMNS)]
+            con.execute(f"create table main.{t.staging_table} ({', '.join(cols)})")
+        for side in (REJECTS, AUDIT):
+            cols = ", ".join(f"{c.name} {duckdb_type(c)}" for c in side.columns)
+            con.execute(f"create table main.{side.staging_table} ({cols})")
     finally:
         con.close()
 
@@ -83,16 +100,16 @@ def load_export(
     audit_rows_emitted: a wrong count for reconciliation tests."""
     t = CATALOG[stream]
     exported = dt.datetime(2025, 1, 1) + dt.timedelta(hours=len(source_key))
-    names = [c["name"] for c in t["columns"]]
+    names = [c.name for c in t.columns]
     con = duckdb.connect(str(path))
     try:
         con.execute("begin")
-        con.execute(f"delete from main.{t['staging_table']}")
+        con.execute(f"delete from main.{t.staging_table}")
         # inserted in reverse file order, so that "last row wins" cannot rely on physical order
         for i, row in reversed(list(enumerate(rows, start=1))):
             values = [row.get(n) for n in names] + [
                 source_key,
-                t["source_file"],
+                t.source_file,
                 i,
                 exported,
                 None,
@@ -100,19 +117,17 @@ def load_export(
                 1,
                 dt.datetime.now(),
             ]
-            cols = ", ".join([f'"{n}"' for n in names] + [n for n, _, _ in LINEAGE_COLUMNS])
-            con.execute(
-                f"insert into main.{t['staging_table']} ({cols}) values ({', '.join('?' * len(values))})", values
-            )
+            cols = ", ".join([f'"{n}"' for n in names] + [c.name for c in LINEAGE_COLUMNS])
+            con.execute(f"insert into main.{t.staging_table} ({cols}) values ({', '.join('?' * len(values))})", values)
         for j, rej in enumerate(rejected, start=len(rows) + 1):
             con.execute(
                 "insert into main.STG_MARINA_REJECTS values (?,?,?,?,?,?,?,?,?,?,?)",
                 [
                     run_id,
-                    t["system"],
+                    t.system,
                     stream,
                     source_key,
-                    t["source_file"],
+                    t.source_file,
                     j,
                     exported,
                     record_key(stream, rej),
@@ -123,10 +138,10 @@ def load_export(
             )
         audit = {
             "RUN_ID": run_id,
-            "SYSTEM": t["system"],
+            "SYSTEM": t.system,
             "TABLE_NAME": stream,
             "SOURCE_KEY": source_key,
-            "SOURCE_MEMBER": t["source_file"],
+            "SOURCE_MEMBER": t.source_file,
             "EXPORTED_AT": exported,
             "PRESENT": True,
             "COMPLETED": True,

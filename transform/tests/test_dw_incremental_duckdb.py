@@ -68,7 +68,7 @@ H1 = [
     {"LOCATION_ID": 10, "HOLIDAY_DATE": dt.date(2026, 1, 1)},
 ]
 H2 = [H1[0], {"LOCATION_ID": 11, "HOLIDAY_DATE": dt.date(2025, 7, 4)}]
-DW_TABLES = sorted(t["dw_table"] for t in sdb.CATALOG.values())
+DW_TABLES = sorted(t.dw_table for t in sdb.CATALOG.values())
 
 
 def snapshot(db) -> dict[str, dict[str, dict]]:

@@ -25,6 +25,8 @@ import staging_db as sdb
 import yaml
 from conftest import run_dbt
 
+from marina_common.catalog import AUDIT, REJECTS
+
 REPO = gm.TRANSFORM_DIR.parent
 LOADER = REPO / ".meltano" / "loaders" / "target-oracle" / "venv" / "bin" / "target-oracle"
 STREAM = "molo_reserved_words"
@@ -44,10 +46,11 @@ ENTRY = {
 BERTH = {"name": "BERTH", "source": "Berth", "oracle_type": "NVARCHAR2(50)"}
 KEY = "molo/backup_{}.zip"
 SIDE_TYPES = {
-    "VARCHAR": {"type": ["string", "null"]},
-    "BIGINT": {"type": ["integer", "null"]},
-    "TIMESTAMP": {"type": ["string", "null"], "format": "date-time"},
-    "BOOLEAN": {"type": ["boolean", "null"]},
+    "text": {"type": ["string", "null"]},
+    "json": {"type": ["string", "null"]},
+    "integer": {"type": ["integer", "null"]},
+    "timestamp": {"type": ["string", "null"], "format": "date-time"},
+    "boolean": {"type": ["boolean", "null"]},
 }
 
 
@@ -80,11 +83,11 @@ def messages(entry: dict, export: str, rows: list[dict], version: int) -> list[d
     out = [
         {
             "type": "SCHEMA",
-            "stream": s,
+            "stream": side.stream,
             "key_properties": [],
-            "schema": {"type": "object", "properties": {n.lower(): SIDE_TYPES[typ] for n, typ, _ in cols}},
+            "schema": {"type": "object", "properties": {c.property_name: SIDE_TYPES[c.kind] for c in side.columns}},
         }
-        for s, cols in (("marina_rejects", gm.REJECTS_COLUMNS), ("marina_load_audit", gm.AUDIT_COLUMNS))
+        for side in (REJECTS, AUDIT)
     ]
     out.append(
         {

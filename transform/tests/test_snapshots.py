@@ -61,17 +61,12 @@ def _value(oracle_type: str, n: int):
 def payload_column(stream: str) -> str:
     """The first non-key text column: the one column an update changes."""
     t = sdb.CATALOG[stream]
-    return next(
-        c["name"]
-        for c in t["columns"]
-        if c["name"] not in t["primary_key"] and c["oracle_type"].split("(")[0] in ("NVARCHAR2", "NCLOB")
-    )
+    return next(c.name for c in t.columns if c.name not in t.primary_key and c.base_type in ("NVARCHAR2", "NCLOB"))
 
 
 def row(stream: str, key: int, payload: str) -> dict:
     t = sdb.CATALOG[stream]
-    types = {c["name"]: c["oracle_type"] for c in t["columns"]}
-    values = {k: _value(types[k], key) for k in t["primary_key"]}
+    values = {k: _value(t.column(k).oracle_type, key) for k in t.primary_key}
     values[payload_column(stream)] = f"{payload_column(stream).lower()} {key} version {payload}"
     return values
 
@@ -110,7 +105,7 @@ def last_change(db) -> dt.datetime:
     """The run timestamp of the last DW run: the latest DW_LAST_UPDATED / DW_DELETED_AT."""
     parts = [
         f"select max(greatest(DW_LAST_UPDATED, coalesce(DW_DELETED_AT, DW_LAST_UPDATED))) as T "
-        f"from main.{sdb.CATALOG[s]['dw_table']}"
+        f"from main.{sdb.CATALOG[s].dw_table}"
         for s in HIST
     ]
     return sdb.query(db, f"select max(T) as T from ({' union all '.join(parts)})")[0]["T"]
@@ -143,7 +138,7 @@ def scenario(tmp_path_factory):
 
     for i, rows in enumerate(EXPORTS):
         for stream in HIST:
-            system = sdb.CATALOG[stream]["system"]
+            system = sdb.CATALOG[stream].system
             sdb.load_export(db, stream, SOURCE_KEY.format(system, i + 1), [row(stream, k, p) for k, p in rows.items()])
         if i < 2:  # as the Meltano job: the DW models, then their snapshots, in one build
             invoke("build", *upstream, "--resource-type", "model", "--resource-type", "snapshot")
@@ -155,7 +150,7 @@ def scenario(tmp_path_factory):
     try:
         for stream in HIST:
             con.execute(
-                f"delete from main.{sdb.CATALOG[stream]['dw_table']} where DW_ID = ?",
+                f"delete from main.{sdb.CATALOG[stream].dw_table} where DW_ID = ?",
                 [sdb.dw_id(stream, row(stream, PURGED, "a"))],
             )
     finally:
@@ -174,7 +169,7 @@ def test_snapshot_entries_match_the_catalog():
     for entry in ENTRIES:
         stream = _stream(entry)
         assert entry["name"] == f"dw_{stream}_hist"
-        assert entry["config"]["alias"] == sdb.CATALOG[stream]["dw_table"] + "_HIST"
+        assert entry["config"]["alias"] == sdb.CATALOG[stream].dw_table + "_HIST"
 
 
 def _expected(scenario) -> dict[int, list[tuple]]:
@@ -202,7 +197,7 @@ def test_versions_follow_every_change(scenario, stream):
 
 @pytest.mark.parametrize("stream", sorted(HIST))
 def test_current_version_starts_at_the_dw_change(scenario, stream):
-    dw = {r["DW_ID"]: r for r in sdb.query(scenario["db"], f"select * from main.{sdb.CATALOG[stream]['dw_table']}")}
+    dw = {r["DW_ID"]: r for r in sdb.query(scenario["db"], f"select * from main.{sdb.CATALOG[stream].dw_table}")}
     hist = scenario["histories"][2][stream]
     assert set(dw) == set(hist) - {sdb.dw_id(stream, row(stream, PURGED, "a"))}
     for dw_id, current in dw.items():
