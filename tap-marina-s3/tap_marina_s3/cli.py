@@ -15,9 +15,10 @@ import sys
 
 from singer_sdk.metrics import METRICS_LOGGER_NAME
 
+from marina_common.exports import StorageError
+
 from .archives import ExportError
 from .preflight import ConfigurationError, LateExport
-from marina_common.exports import StorageError
 from .streams import RejectRatioExceeded
 from .tap import TapMarinaS3
 

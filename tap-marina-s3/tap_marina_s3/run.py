@@ -17,20 +17,22 @@ from pathlib import Path
 
 from singer_sdk.helpers._batch import BatchConfig
 
-from .archives import Archive, ExportError, Limits, open_archive
 from marina_common.catalog import SYSTEMS, Table, tables_for
-from .readahead import ReadAhead
-from .reader import MAX_FIELD_BYTES, Lineage, TableReader
 from marina_common.exports import ExportRef, LocalStore, S3Store, Store, pending, remove_folder, temp_folder
+
+from .archives import Archive, ExportError, Limits, open_archive
+from .model import MAX_FIELD_BYTES, Lineage
+from .readahead import ReadAhead
+from .reader import TableRead, TableReader
 
 logger = logging.getLogger("tap-marina-s3")
 STATE_STREAM = "marina_load_audit"
 KEEP_LOADED = 200  # exports remembered per system in the state
 READ_AHEAD = 2  # worker threads reading tables ahead (each with one DuckDB thread)
-READ_AHEAD_DEPTH = 16  # tables read ahead of the one being written out (their results: files;
-# with 8, the workers sat idle while the main thread wrote out a big table's records)
-READ_AHEAD_COLUMNS = 100  # columns typed at once, all workers together (memory: <300 MB peak)
-RECORD_SUFFIX = "}\n"  # closes a RECORD message after its record object
+# Tables read ahead of the one being written out (their results are files, so depth costs
+# disk, not memory): enough that the workers never wait for the main thread on a big table.
+READ_AHEAD_DEPTH = 16
+READ_AHEAD_COLUMNS = 100  # default of the setting typing_columns (it bounds the tap's memory)
 
 
 def utcnow() -> str:
@@ -103,7 +105,7 @@ class Run:
         self.selected = selected  # system -> selected table stream names
         self.order = tuple(order)  # selected tables, in the order their streams are synced
         self._lock = threading.Lock()  # exports are opened by the streams and the read-ahead
-        self._read_ahead: ReadAhead[TableReader] | None = None
+        self._read_ahead: ReadAhead[TableRead] | None = None
         self._budget = Budget(int(config.get("typing_columns") or READ_AHEAD_COLUMNS))
         self.limits = Limits(
             max_member_bytes=int(config.get("max_member_bytes") or Limits.max_member_bytes),
@@ -181,33 +183,27 @@ class Run:
         return folder
 
     # -- reading tables ----------------------------------------------------------------------
-    def open_table(self, export: OpenExport, table: Table, member: str, *, batch: bool = False) -> TableReader:
-        """A table's read, done (its results in files, see TableReader.read_ahead) by one of
-        the read-ahead workers, which read the next tables in the order the streams ask for
-        them while the main thread writes out the current one."""
+    def open_table(self, export: OpenExport, table: Table, member: str) -> TableRead:
+        """A table's read, done by one of the read-ahead workers, which read the next tables in
+        the order the streams ask for them while the main thread writes out the current one."""
         if self._read_ahead is None:
-            self._read_ahead = ReadAhead(self._plan(), TableReader.discard, workers=READ_AHEAD, depth=READ_AHEAD_DEPTH)
+            self._read_ahead = ReadAhead(self._plan(), TableRead.discard, workers=READ_AHEAD, depth=READ_AHEAD_DEPTH)
         return self._read_ahead.take(
-            (export.ref.key, table.stream, batch), functools.partial(self._read, export, table, member, batch)
+            (export.ref.key, table.stream), functools.partial(self._read, export, table, member)
         )
 
-    def _plan(self) -> Iterator[tuple[tuple[str, str, bool], Callable[[], TableReader]]]:
-        batch = self.batch_folder is not None
+    def _plan(self) -> Iterator[tuple[tuple[str, str], Callable[[], TableRead]]]:
         for table in self.order:
             for export in self.exports(table.system):
                 member = export.member_for(table)
                 if member is not None:
-                    yield (
-                        (export.ref.key, table.stream, batch),
-                        functools.partial(self._read, export, table, member, batch),
-                    )
+                    yield (export.ref.key, table.stream), functools.partial(self._read, export, table, member)
 
-    def _read(self, export: OpenExport, table: Table, member: str, batch: bool) -> TableReader:
-        """One table of one export, read to the end (in a worker thread). Each worker types
-        with one DuckDB thread; the tables typed at once have at most `typing_columns` columns
-        together (default READ_AHEAD_COLUMNS; ~1 MB of memory per column), unless one alone
-        is wider. Copying the member and counting its rows need little memory: they run
-        outside the budget, so a worker prepares its next table while a wide one is typed."""
+    def _read(self, export: OpenExport, table: Table, member: str) -> TableRead:
+        """One table of one export, read to the end (in a worker thread): its good rows go to
+        a Parquet file in the batch folder (batch mode) or the run's work folder. Copying the
+        member and counting its rows need little memory: they run outside the column budget,
+        so a worker prepares its next table while a wide one is typed."""
         reader = TableReader(
             table,
             day_first=bool(self.config.get("day_first")),
@@ -215,33 +211,11 @@ class Run:
             max_field_bytes=self.max_field_bytes,
         )
         ref = export.ref
-        if batch:
-            with export.archive.open(member) as raw, _naming(ref.key, member):
-                reader.prepare(raw, batch=Lineage(ref.key, member, ref.exported_at.isoformat()))
-            target = self.batch_folder / f"{table.stream}-{uuid.uuid4().hex}.parquet"
-            with self._budget.take(len(table.columns)):
-                reader.read_ahead(batch_file=target)
-            reader.batch_file = target if target.exists() else None
-            return reader
-        extracted = dt.datetime.now(dt.UTC).isoformat()
-        lineage = json.dumps(
-            {
-                "_sdc_source_key": ref.key,
-                "_sdc_source_member": member,
-                "_sdc_exported_at": ref.exported_at.isoformat(),
-            },
-            ensure_ascii=False,
-        )[1:-1]
-        prefix = (
-            f'{{"type":"RECORD","stream":{json.dumps(table.stream)},'
-            f'"version":{ref.version},"time_extracted":"{extracted}",'
-            f'"record":{{{lineage},'
-        )
         with export.archive.open(member) as raw, _naming(ref.key, member):
-            reader.prepare(raw, prefix)
+            reader.prepare(raw)
+        target = (self.batch_folder or self.work_dir) / f"{table.stream}-{uuid.uuid4().hex}.parquet"
         with self._budget.take(len(table.columns)):
-            reader.read_ahead(RECORD_SUFFIX)
-        return reader
+            return reader.write(target, Lineage(ref.key, member, ref.exported_at.isoformat()))
 
     def _open_pending(self, system: str) -> list[OpenExport]:
         if not self.config.get(f"{system}_enabled", True) or not self.selected.get(system):

@@ -3,20 +3,20 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 import typing as t
-from decimal import Decimal
 
 from singer_sdk import Stream
 from singer_sdk import typing as th
-from singer_sdk.helpers._batch import BatchConfig
+from singer_sdk.helpers._batch import BatchConfig, SDKBatchMessage
 from singer_sdk.helpers.conform import TypeConformanceLevel
 from singer_sdk.mapper import SameRecordTransform
 
-from .archives import ExportError
 from marina_common.catalog import Table
-from .reader import ReadStats, Reject, TableReader
-from .run import RECORD_SUFFIX, Run, utcnow
+
+from .archives import ExportError
+from .model import ReadStats, Reject
+from .reader import TableRead
+from .run import Run, utcnow
 
 if t.TYPE_CHECKING:
     from singer_sdk import Tap
@@ -74,30 +74,26 @@ class TableStream(Stream):
         }
         super().__init__(tap, schema=schema, name=table.stream)
         self.primary_keys = table.key_properties
-        self._plain: bool | None = None
-        self._sdk_batches = False
 
     def _is_plain(self) -> bool:
-        """True when no stream map or property deselection applies: the reader's ready-made
-        RECORD lines can then be written as they are, which is what makes the tap fast."""
-        if self._plain is None:
-            maps = self.stream_maps
-            self._plain = (
-                len(maps) == 1
-                and type(maps[0]) is SameRecordTransform
-                and maps[0].stream_alias == self.name
-                and all(self.mask.get(("properties", p), True) for p in self.schema["properties"])
-            )
-        return self._plain
+        """True when no stream map or property deselection applies: the reader's Parquet files
+        then hold exactly the records the SDK would write."""
+        maps = self.stream_maps
+        return (
+            len(maps) == 1
+            and type(maps[0]) is SameRecordTransform
+            and maps[0].stream_alias == self.name
+            and all(self.mask.get(("properties", p), True) for p in self.schema["properties"])
+        )
 
     @property
     def run(self) -> Run:
         return self._tap.run  # type: ignore[attr-defined]
 
-    def _reads(self, *, batch: bool = False) -> t.Iterator[tuple[TableReader, dict]]:
+    def _reads(self) -> t.Iterator[tuple[TableRead, dict]]:
         """Each export's read of this table, oldest export first. The caller consumes the
-        reader (records or a batch file); then the read is checked and audited, and its
-        activation queued for the end of the run (AuditStream)."""
+        read (records or the batch file, and the rejects); then the read is checked and
+        audited, and its activation queued for the end of the run (AuditStream)."""
         run = self.run
         table = self.table
         for export in run.exports(table.system):
@@ -124,11 +120,11 @@ class TableStream(Stream):
                 run.add_audit(audit_row(audit, ReadStats(), present=False, completed=False))
                 export.done.add(table.stream)
                 continue
-            reader = run.open_table(export, table, member, batch=batch)
-            self._stream_version = ref.version
-            yield reader, audit
-            stats = reader.stats
-            if not reader.has_header:
+            read = run.open_table(export, table, member)
+            self._stream_version = ref.version  # the SDK's RECORD messages carry it
+            yield read, audit
+            stats = read.stats
+            if not read.has_header:
                 # A zero-byte member is not an empty table (that would have a header row): it is
                 # a broken export of this table. Staging keeps its snapshot; nothing is deleted.
                 self.logger.warning(
@@ -156,48 +152,33 @@ class TableStream(Stream):
             export.done.add(table.stream)
 
     def get_records(self, context: dict | None) -> t.Iterable[dict]:
-        # ready-made RECORD lines go straight out, unless the SDK must see the records (stream
-        # maps, property selection, or its own batcher)
-        plain = self._is_plain() and not self._sdk_batches
-        for reader, audit in self._reads():
-            for item in reader.results(RECORD_SUFFIX):
-                if isinstance(item, Reject):
-                    self.run.add_reject(self._reject_record(item, audit))
-                elif plain:
-                    self._tap.message_writer.write_raw(item)
-                else:
-                    for line in item.decode("utf-8").split("\n"):
-                        if line:
-                            yield json.loads(line, parse_float=Decimal)["record"]
+        """Record mode: each export's rows, read back from the reader's Parquet file."""
+        for read, audit in self._reads():
+            yield from read.records()
+            for reject in read.rejects():
+                self.run.add_reject(self._reject_record(reject, audit))
 
     # -- batch mode: one Parquet file per export and table, written by DuckDB ----------------
     def get_batches(self, batch_config: BatchConfig, context: dict | None):
         """Batch mode (setting `batch_config`, Parquet on a local `file://` root, and no stream
-        map): the typed rows of each export's table go straight from DuckDB to a Parquet
-        file, with the same values, lineage and row hash as the RECORD messages would carry.
-        Any other batch setup falls back to the SDK's batching of the records."""
-        folder = self.run.batch_folder
-        if folder is None or not self._is_plain():
-            self._sdk_batches = True
+        map): the reader's Parquet file of each export's table is the batch. Any other batch
+        setup falls back to the SDK's batching of the records."""
+        if self.run.batch_folder is None or not self._is_plain():
             yield from super().get_batches(batch_config, context)
             return
-        for reader, audit in self._reads(batch=True):
-            for reject in reader.results():
-                self.run.add_reject(self._reject_record(reject, audit))  # type: ignore[arg-type]
-            if reader.batch_file is not None:
-                yield batch_config.encoding, [reader.batch_file.as_uri()]
+        for read, audit in self._reads():
+            for reject in read.rejects():
+                self.run.add_reject(self._reject_record(reject, audit))
+            if read.rows_file is not None:
+                yield batch_config.encoding, [read.rows_file.as_uri()]
 
     def _write_batch_message(self, encoding, manifest: list[str]) -> None:
         """A BATCH message that also carries the stream version (like RECORD messages), so the
-        loader knows which snapshot the file belongs to before ACTIVATE_VERSION."""
-        message = {
-            "type": "BATCH",
-            "stream": self.name,
-            "encoding": {"format": encoding.format, "compression": encoding.compression},
-            "manifest": manifest,
-            "version": self._stream_version,
-        }
-        self._tap.message_writer.write_line(message)
+        loader knows which snapshot the file belongs to before ACTIVATE_VERSION. (The SDK's
+        own sets no version; it also marks the state unflushed, which would send a STATE after
+        every file: the state only changes at the end of the run.)"""
+        message = SDKBatchMessage(stream=self.name, encoding=encoding, manifest=manifest, version=self._stream_version)
+        self._tap.write_message(message)
 
     def _reject_record(self, reject: Reject, audit: dict) -> dict:
         first = reject.errors[0]

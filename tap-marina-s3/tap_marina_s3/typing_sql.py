@@ -1,8 +1,9 @@
 """Value typing as SQL: one expression per column *kind*, never per table.
 
-The tap types values inside an embedded DuckDB (C++), which is ~20x faster than Python
-per-field conversion. For each column the builder returns two expressions over the raw text
-`v`: the typed value (NULL when NULL or invalid) and the error (NULL when valid).
+The tap types values inside an embedded DuckDB, in bulk, rather than field by field in Python
+(docs/design.md, Performance notes). For each column the builder of its kind returns two
+expressions over the raw text `v`: the typed value (NULL when NULL or invalid) and the error
+(NULL when valid).
 
 Rules (docs/source-formats.md §5 and the legacy defects to avoid):
 
@@ -23,6 +24,7 @@ Rules (docs/source-formats.md §5 and the legacy defects to avoid):
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from marina_common.catalog import Column
@@ -107,118 +109,150 @@ def _null_or(reason: str) -> str:
     return f"WHEN {is_null_sql('{v}')} THEN NULL ELSE {reason} END"
 
 
-def typed(column: Column, *, day_first: bool = False) -> Typed:
-    kind = column.kind
-    if kind == "integer":
-        p, _ = column.precision_scale
-        bools = ""
+def _integer(column: Column, day_first: bool) -> Typed:  # noqa: ARG001 (the builders' signature)
+    p, _ = column.precision_scale
+    bools = ""
+    if p == 1:
+        bools = (
+            f" WHEN regexp_full_match({{v}}, '{_tokens_re(TRUE_TOKENS)}') THEN 1"
+            f" WHEN regexp_full_match({{v}}, '{_tokens_re(FALSE_TOKENS)}') THEN 0"
+        )
+    sql_type = "BIGINT" if p <= 18 else "HUGEINT"
+    fast = None
+    if p <= 18:  # plain digits (at most p of them): a cast that cannot fail or round
+        fast = f"CASE WHEN regexp_full_match({{v}}, '-?[0-9]{{1,{p}}}') THEN CAST({{v}} AS BIGINT)"
         if p == 1:
-            bools = (
-                f" WHEN regexp_full_match({{v}}, '{_tokens_re(TRUE_TOKENS)}') THEN 1"
-                f" WHEN regexp_full_match({{v}}, '{_tokens_re(FALSE_TOKENS)}') THEN 0"
-            )
-        sql_type = "BIGINT" if p <= 18 else "HUGEINT"
-        fast = None
-        if p <= 18:  # plain digits (at most p of them): a cast that cannot fail or round
-            fast = f"CASE WHEN regexp_full_match({{v}}, '-?[0-9]{{1,{p}}}') THEN CAST({{v}} AS BIGINT)"
-            if p == 1:
-                fast += " WHEN {v} = 'True' THEN CAST(1 AS BIGINT) WHEN {v} = 'False' THEN CAST(0 AS BIGINT)"
-            fast += " END"
-        return Typed(
-            fast=fast,
-            parse=(
-                f"CASE WHEN regexp_full_match({{v}}, '{_INT_RE}') "
-                f"THEN TRY_CAST(split_part(trim({{v}}), '.', 1) AS HUGEINT){bools} END"
-            ),
-            value=f"CASE WHEN abs({{x}}) < {10**p} THEN CAST({{x}} AS {sql_type}) END",
-            error=(
-                f"CASE WHEN {{x}} IS NOT NULL THEN CASE WHEN abs({{x}}) >= {10**p} "
-                f"THEN 'more than {p} digits' END " + _null_or("'not a whole number'")
-            ),
-        )
-    if kind == "decimal":
-        p, s = column.precision_scale
-        frac = "length(rtrim(regexp_extract({v}, '\\.([0-9]+)', 1), '0'))"
-        # plain digits, at most p-s before the point and s after it (then only zeros): exact
-        fast = (
-            f"CASE WHEN regexp_full_match({{v}}, '-?[0-9]{{1,{max(p - s, 1)}}}"
-            f"(\\.[0-9]{{0,{s}}}0*)?') THEN TRY_CAST({{v}} AS DECIMAL({p}, {s})) END"
-        )
-        return Typed(
-            fast=fast,
-            parse=(
-                f"CASE WHEN regexp_full_match({{v}}, '{_NUM_RE}') "
-                f"THEN TRY_CAST(trim({{v}}) AS DECIMAL(38, {min(s + 10, 37 - (p - s))})) END"
-            ),
-            value=(
-                f"CASE WHEN abs({{x}}) < {10 ** (p - s)} AND {{x}} = round({{x}}, {s}) "
-                f"AND {frac} <= {s} THEN CAST({{x}} AS DECIMAL({p}, {s})) END"
-            ),
-            error=(
-                f"CASE WHEN {{x}} IS NOT NULL THEN CASE "
-                f"WHEN {frac} > {s} OR {{x}} <> round({{x}}, {s}) "
-                f"THEN 'more than {s} decimal places' "
-                f"WHEN abs({{x}}) >= {10 ** (p - s)} "
-                f"THEN 'more than {p - s} digits before the decimal point' END " + _null_or("'not a decimal number'")
-            ),
-        )
-    if kind == "double":
-        return Typed(
-            fast="CASE WHEN regexp_full_match({v}, '-?[0-9]{1,15}(\\.[0-9]{1,15})?') THEN CAST({v} AS DOUBLE) END",
-            parse=f"CASE WHEN regexp_full_match({{v}}, '{_NUM_RE}') THEN TRY_CAST(trim({{v}}) AS DOUBLE) END",
-            value="CASE WHEN isfinite({x}) THEN {x} END",
-            error=(
-                "CASE WHEN {x} IS NOT NULL THEN CASE WHEN NOT isfinite({x}) "
-                "THEN 'not a finite number' END " + _null_or("'not a number'")
-            ),
-        )
-    if kind in ("timestamp", "date"):
-        # Cheapest test first: ISO shapes (no offset: the regex is anchored) go through DuckDB's
-        # cast, the vendor's US shapes through strptime with the most common format first; the
-        # full list only for what is left. Offsets never parse, so they end up as errors.
-        us = _formats(day_first, us_only=True)
-        parse = (
-            f"CASE WHEN regexp_full_match({{v}}, '{_ISO_RE}') THEN TRY_CAST(trim({{v}}) AS TIMESTAMP) "
-            f"WHEN regexp_full_match({{v}}, '{_US_RE}') THEN try_strptime(trim({{v}}), {us}) "
-            f"WHEN regexp_full_match({{v}}, '{_DATEISH_RE}') "
-            f"THEN try_strptime(trim({{v}}), {_formats(day_first)}) END"
-        )
-        shape_error = _null_or(
-            f"CASE WHEN regexp_matches({{v}}, '{_OFFSET_RE}') "
-            "THEN 'time-zone offsets are not accepted (exports are in local time)' "
-            f"WHEN regexp_full_match({{v}}, '{_DATEISH_RE}') THEN 'impossible date or time' "
-            "ELSE 'not a recognised date/time format' END"
-        )
-        # The vendor's usual shapes, fixed width with the separators where they must be (so no
-        # field can be longer or shorter than its format's): one strptime, no regex.
-        md = "%d/%m" if day_first else "%m/%d"
-        us_date = "length({v}) = 10 AND substr({v}, 3, 1) = '/' AND substr({v}, 6, 1) = '/'"
-        iso_date = "length({v}) = 10 AND substr({v}, 5, 1) = '-' AND substr({v}, 8, 1) = '-'"
-        fast_date = (
-            f"WHEN {us_date} THEN try_strptime({{v}}, '{md}/%Y') WHEN {iso_date} THEN try_strptime({{v}}, '%Y-%m-%d') "
-        )
-        if kind == "timestamp":
-            fast = (
-                "CASE WHEN length({v}) = 19 AND substr({v}, 3, 1) = '/' AND substr({v}, 6, 1) = '/' "
-                f"AND substr({{v}}, 11, 1) = ' ' THEN try_strptime({{v}}, '{md}/%Y %H:%M:%S') "
-                "WHEN length({v}) = 19 AND substr({v}, 5, 1) = '-' AND substr({v}, 8, 1) = '-' "
-                "AND substr({v}, 11, 1) = ' ' THEN try_strptime({v}, '%Y-%m-%d %H:%M:%S') " + fast_date + "END"
-            )
-            return Typed(
-                fast=fast, parse=parse, value="{x}", error="CASE WHEN {x} IS NOT NULL THEN NULL " + shape_error
-            )
-        return Typed(
-            fast=f"CAST(CASE {fast_date}END AS DATE)",
-            parse=parse,
-            value="CASE WHEN CAST({x} AS TIME) = TIME '00:00:00' THEN CAST({x} AS DATE) END",
-            error=(
-                "CASE WHEN {x} IS NOT NULL THEN CASE WHEN CAST({x} AS TIME) <> TIME '00:00:00' "
-                "THEN 'a time of day in a DATE column' END " + shape_error
-            ),
-        )
-    # text: kept exactly as written
+            fast += " WHEN {v} = 'True' THEN CAST(1 AS BIGINT) WHEN {v} = 'False' THEN CAST(0 AS BIGINT)"
+        fast += " END"
     return Typed(
-        parse=f"CASE WHEN {is_null_sql('{v}')} THEN NULL ELSE {{v}} END",
-        value="{x}",
-        error="NULL",
+        fast=fast,
+        parse=(
+            f"CASE WHEN regexp_full_match({{v}}, '{_INT_RE}') "
+            f"THEN TRY_CAST(split_part(trim({{v}}), '.', 1) AS HUGEINT){bools} END"
+        ),
+        value=f"CASE WHEN abs({{x}}) < {10**p} THEN CAST({{x}} AS {sql_type}) END",
+        error=(
+            f"CASE WHEN {{x}} IS NOT NULL THEN CASE WHEN abs({{x}}) >= {10**p} "
+            f"THEN 'more than {p} digits' END " + _null_or("'not a whole number'")
+        ),
     )
+
+
+def _decimal(column: Column, day_first: bool) -> Typed:  # noqa: ARG001 (the builders' signature)
+    p, s = column.precision_scale
+    frac = "length(rtrim(regexp_extract({v}, '\\.([0-9]+)', 1), '0'))"
+    # plain digits, at most p-s before the point and s after it (then only zeros): exact
+    fast = (
+        f"CASE WHEN regexp_full_match({{v}}, '-?[0-9]{{1,{max(p - s, 1)}}}"
+        f"(\\.[0-9]{{0,{s}}}0*)?') THEN TRY_CAST({{v}} AS DECIMAL({p}, {s})) END"
+    )
+    return Typed(
+        fast=fast,
+        parse=(
+            f"CASE WHEN regexp_full_match({{v}}, '{_NUM_RE}') "
+            f"THEN TRY_CAST(trim({{v}}) AS DECIMAL(38, {min(s + 10, 37 - (p - s))})) END"
+        ),
+        value=(
+            f"CASE WHEN abs({{x}}) < {10 ** (p - s)} AND {{x}} = round({{x}}, {s}) "
+            f"AND {frac} <= {s} THEN CAST({{x}} AS DECIMAL({p}, {s})) END"
+        ),
+        error=(
+            f"CASE WHEN {{x}} IS NOT NULL THEN CASE "
+            f"WHEN {frac} > {s} OR {{x}} <> round({{x}}, {s}) "
+            f"THEN 'more than {s} decimal places' "
+            f"WHEN abs({{x}}) >= {10 ** (p - s)} "
+            f"THEN 'more than {p - s} digits before the decimal point' END " + _null_or("'not a decimal number'")
+        ),
+    )
+
+
+def _double(column: Column, day_first: bool) -> Typed:  # noqa: ARG001 (the builders' signature)
+    return Typed(
+        fast="CASE WHEN regexp_full_match({v}, '-?[0-9]{1,15}(\\.[0-9]{1,15})?') THEN CAST({v} AS DOUBLE) END",
+        parse=f"CASE WHEN regexp_full_match({{v}}, '{_NUM_RE}') THEN TRY_CAST(trim({{v}}) AS DOUBLE) END",
+        value="CASE WHEN isfinite({x}) THEN {x} END",
+        error=(
+            "CASE WHEN {x} IS NOT NULL THEN CASE WHEN NOT isfinite({x}) "
+            "THEN 'not a finite number' END " + _null_or("'not a number'")
+        ),
+    )
+
+
+def _datetime_parse(day_first: bool) -> str:
+    """The parsed timestamp of a date or timestamp column. Cheapest test first: ISO shapes (no
+    offset: the regex is anchored) go through DuckDB's cast, the vendor's US shapes through
+    strptime with the most common format first; the full list only for what is left. Offsets
+    never parse, so they end up as errors."""
+    us = _formats(day_first, us_only=True)
+    return (
+        f"CASE WHEN regexp_full_match({{v}}, '{_ISO_RE}') THEN TRY_CAST(trim({{v}}) AS TIMESTAMP) "
+        f"WHEN regexp_full_match({{v}}, '{_US_RE}') THEN try_strptime(trim({{v}}), {us}) "
+        f"WHEN regexp_full_match({{v}}, '{_DATEISH_RE}') "
+        f"THEN try_strptime(trim({{v}}), {_formats(day_first)}) END"
+    )
+
+
+_SHAPE_ERROR = _null_or(
+    f"CASE WHEN regexp_matches({{v}}, '{_OFFSET_RE}') "
+    "THEN 'time-zone offsets are not accepted (exports are in local time)' "
+    f"WHEN regexp_full_match({{v}}, '{_DATEISH_RE}') THEN 'impossible date or time' "
+    "ELSE 'not a recognised date/time format' END"
+)
+
+
+def _fast_dates(day_first: bool) -> str:
+    """WHEN branches typing the vendor's usual date shapes, fixed width with the separators
+    where they must be (so no field can be longer or shorter than its format's): one strptime,
+    no regex."""
+    md = "%d/%m" if day_first else "%m/%d"
+    us_date = "length({v}) = 10 AND substr({v}, 3, 1) = '/' AND substr({v}, 6, 1) = '/'"
+    iso_date = "length({v}) = 10 AND substr({v}, 5, 1) = '-' AND substr({v}, 8, 1) = '-'"
+    return f"WHEN {us_date} THEN try_strptime({{v}}, '{md}/%Y') WHEN {iso_date} THEN try_strptime({{v}}, '%Y-%m-%d') "
+
+
+def _timestamp(column: Column, day_first: bool) -> Typed:  # noqa: ARG001 (the builders' signature)
+    md = "%d/%m" if day_first else "%m/%d"
+    fast = (
+        "CASE WHEN length({v}) = 19 AND substr({v}, 3, 1) = '/' AND substr({v}, 6, 1) = '/' "
+        f"AND substr({{v}}, 11, 1) = ' ' THEN try_strptime({{v}}, '{md}/%Y %H:%M:%S') "
+        "WHEN length({v}) = 19 AND substr({v}, 5, 1) = '-' AND substr({v}, 8, 1) = '-' "
+        "AND substr({v}, 11, 1) = ' ' THEN try_strptime({v}, '%Y-%m-%d %H:%M:%S') " + _fast_dates(day_first) + "END"
+    )
+    return Typed(
+        fast=fast,
+        parse=_datetime_parse(day_first),
+        value="{x}",
+        error="CASE WHEN {x} IS NOT NULL THEN NULL " + _SHAPE_ERROR,
+    )
+
+
+def _date(column: Column, day_first: bool) -> Typed:  # noqa: ARG001 (the builders' signature)
+    return Typed(
+        fast=f"CAST(CASE {_fast_dates(day_first)}END AS DATE)",
+        parse=_datetime_parse(day_first),
+        value="CASE WHEN CAST({x} AS TIME) = TIME '00:00:00' THEN CAST({x} AS DATE) END",
+        error=(
+            "CASE WHEN {x} IS NOT NULL THEN CASE WHEN CAST({x} AS TIME) <> TIME '00:00:00' "
+            "THEN 'a time of day in a DATE column' END " + _SHAPE_ERROR
+        ),
+    )
+
+
+def _text(column: Column, day_first: bool) -> Typed:  # noqa: ARG001 (the builders' signature)
+    """Text is kept exactly as written."""
+    return Typed(parse=f"CASE WHEN {is_null_sql('{v}')} THEN NULL ELSE {{v}} END", value="{x}", error="NULL")
+
+
+BUILDERS: dict[str, Callable[[Column, bool], Typed]] = {
+    "integer": _integer,
+    "decimal": _decimal,
+    "double": _double,
+    "timestamp": _timestamp,
+    "date": _date,
+    "text": _text,
+}
+
+
+def typed(column: Column, *, day_first: bool = False) -> Typed:
+    """The SQL that types `column`'s values, by its kind."""
+    return BUILDERS[column.kind](column, day_first)

@@ -75,12 +75,22 @@ class TapRun:
         return [a for a in self.records("marina_load_audit") if a["table_name"] == stream]
 
 
+def _stdout() -> io.TextIOWrapper:
+    """A captured stdout with a byte buffer, as the tap's message writer writes bytes."""
+    return io.TextIOWrapper(io.BytesIO(), encoding="utf-8")
+
+
+def _written(out: io.TextIOWrapper) -> list[str]:
+    out.flush()
+    return [line for line in out.buffer.getvalue().decode("utf-8").splitlines() if line.strip()]
+
+
 def run_tap(config: dict, state: dict | None = None, catalog: dict | None = None) -> TapRun:
     tap = TapMarinaS3(config=config, state=state, catalog=catalog, parse_env_config=False)
-    out = io.StringIO()
+    out = _stdout()
     with redirect_stdout(out):
         tap.sync_all()
-    lines = [line for line in out.getvalue().splitlines() if line.strip()]
+    lines = _written(out)
     # Decimal: numbers are compared exactly as the tap wrote them (never through a binary float)
     return TapRun([json.loads(line, parse_float=Decimal) for line in lines], lines)
 
@@ -90,7 +100,7 @@ def run_tap_failing(
 ) -> tuple[BaseException, TapRun]:
     """Run a tap that is expected to fail: (the exception, what it wrote before failing)."""
     tap = TapMarinaS3(config=config, state=state, catalog=catalog, parse_env_config=False)
-    out = io.StringIO()
+    out = _stdout()
     with redirect_stdout(out):
         try:
             tap.sync_all()
@@ -98,7 +108,7 @@ def run_tap_failing(
             error = exc
         else:
             raise AssertionError("the tap run did not fail")
-    lines = [line for line in out.getvalue().splitlines() if line.strip()]
+    lines = _written(out)
     return error, TapRun([json.loads(line, parse_float=Decimal) for line in lines], lines)
 
 

@@ -50,7 +50,7 @@ def test_batch_messages_files_versions_and_rejects(tmp_path):
     (activate,) = run.of_type("ACTIVATE_VERSION", "molo_piers")
     assert batch["version"] == activate["version"]
     assert run.messages.index(batch) < run.messages.index(activate)
-    assert batch["encoding"] == {"format": "parquet", "compression": None}
+    assert batch["encoding"]["format"] == "parquet" and batch["encoding"].get("compression") is None
     (uri,) = batch["manifest"]
     path = Path(uri.removeprefix("file://"))
     assert path.parent.parent == tmp_path / "batches" and path.exists()

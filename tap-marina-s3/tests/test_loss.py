@@ -28,7 +28,7 @@ import yaml
 from conftest import header_of, loaded_keys, member_of, row_for, run_tap, run_tap_failing, write_zip
 
 from tap_marina_s3.archives import ExportError
-from tap_marina_s3.reader import RecordCounter
+from tap_marina_s3.counting import RecordCounter
 from tap_marina_s3.streams import RejectRatioExceeded
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -1,9 +1,10 @@
 """Value formats (docs/source-formats.md §5) and every reject reason, through the real reader.
 
 A synthetic catalog table with one column per kind is read by `TableReader` (the code the tap runs
-for every table, with its embedded DuckDB). Every case is one CSV row; all cases of a module are
-read in one pass (row i+1 = case i) and each case is its own test. Expected values are written
-here from the format rules, never copied from the reader's output.
+for every table, with its embedded DuckDB) and its records read back as a table stream does in
+record mode (`TableRead.records`). Every case is one CSV row; all cases of a module are read in
+one pass (row i+1 = case i) and each case is its own test. Expected values are written here from
+the format rules, never copied from the reader's output.
 """
 
 from __future__ import annotations
@@ -12,21 +13,25 @@ import datetime as dt
 import io
 import json
 import re
+import uuid
 from decimal import Decimal
 from pathlib import Path
 
-import duckdb
 import pytest
 from conftest import TABLES, csv_bytes, header_of, row_for, run_tap, write_targz, write_zip
 
 from marina_common.catalog import Column, Table
-from tap_marina_s3.reader import Lineage, Reject, TableReader
+from tap_marina_s3 import memory
+from tap_marina_s3.model import Lineage, Reject
+from tap_marina_s3.reader import TableReader
+from tap_marina_s3.typing_query import TypingQuery
 
 KINDS = Table(
     stream="test_kinds",
     system="molo",
     source_file="Kinds.csv",
     staging_table="STG_TEST_KINDS",
+    dw_table="DW_TEST_KINDS",
     primary_key=("ID",),
     columns=(
         Column("ID", "Id", "NUMBER(10,0)"),
@@ -44,18 +49,19 @@ HEADER = [c.source for c in KINDS.columns]
 WIDTH = len(HEADER)
 
 
+LINEAGE = Lineage("molo/export.zip", "Kinds.csv", "2025-11-17T08:30:00")
+
+
 def read(data: bytes, tmp: Path, *, day_first: bool = False, table: Table = KINDS):
-    """Read CSV bytes with the tap's reader: ({row number: record or Reject}, stats)."""
+    """Read CSV bytes with the tap's reader, as a worker and then a table stream in record
+    mode do: ({row number: record or Reject}, stats)."""
     reader = TableReader(table, day_first=day_first, work_dir=tmp)
-    out: dict[int, dict | Reject] = {}
-    for item in reader.rows(io.BytesIO(data), '{"record":{', "}\n"):
-        if isinstance(item, Reject):
-            out[item.row_number] = item
-        else:
-            for line in item.decode("utf-8").splitlines():
-                record = json.loads(line, parse_float=Decimal)["record"]
-                out[record["_sdc_row_number"]] = record
-    return out, reader.stats
+    reader.prepare(io.BytesIO(data))
+    done = reader.write(tmp / f"{uuid.uuid4().hex}.parquet", LINEAGE)
+    out: dict[int, dict | Reject] = {r["_sdc_row_number"]: r for r in done.records()}
+    out.update((r.row_number, r) for r in done.rejects())
+    assert not list(tmp.iterdir()), "the read left files behind"
+    return out, done.stats
 
 
 def one_value_rows(cases: list[tuple[str, str, object]]) -> list[list[str]]:
@@ -218,19 +224,13 @@ def results(tmp_path_factory):
 
 
 def _json_value(column: str, record: dict):
+    """A record's value, checked to be of its kind's Python type (what the writer serializes)."""
     value = record[column.lower()]
-    if value is None:
-        return None
-    kind = next(c.kind for c in KINDS.columns if c.source == column)
-    if kind == "timestamp":
-        assert re.fullmatch(r"\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}(\.\d+)?", value), value
-        return dt.datetime.fromisoformat(value)
-    if kind == "date":
-        assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", value), value
-        return dt.date.fromisoformat(value)
-    if kind == "double":
-        assert isinstance(value, (Decimal, int)), value  # a JSON number
-        return float(value)
+    if value is not None:
+        kind = next(c.kind for c in KINDS.columns if c.source == column)
+        expected_type = {"integer": int, "decimal": Decimal, "double": float, "text": str}.get(kind)
+        expected_type = expected_type or (dt.date if kind == "date" else dt.datetime)
+        assert type(value) is expected_type, (column, value)
     return value
 
 
@@ -467,21 +467,82 @@ def test_rejects_and_values_through_the_tap(tmp_path):
     assert names == ["LOCATION_ID", date_col]
 
 
-# -- batch mode: the same rows as Parquet, straight from DuckDB --------------------------------
-def read_batch(data: bytes, tmp: Path, lineage: Lineage):
-    """Read CSV bytes in batch mode: ({row number: Parquet row or Reject}, stats)."""
-    reader = TableReader(KINDS, work_dir=tmp)
-    reader.prepare(io.BytesIO(data), batch=lineage)
-    target = tmp / "batch.parquet"
-    out: dict[int, dict | Reject] = {r.row_number: r for r in reader.write_batch(target)}
-    if target.exists():
-        con = duckdb.connect()
-        cursor = con.execute(f"SELECT * FROM read_parquet('{target}')")
-        names = [d[0] for d in cursor.description]
-        for row in cursor.fetchall():
-            record = dict(zip(names, row))
-            out[record["_sdc_row_number"]] = record
-    return out, reader.stats
+# -- on the wire: what record mode writes, and what batch mode's files hold -----------------
+def _wire(record: dict) -> str:
+    """A record as the tap's message writer writes it in a RECORD message."""
+    from singer_sdk.singerlib import RecordMessage
+
+    from tap_marina_s3.tap import TapMarinaS3
+
+    message = RecordMessage(stream="test_kinds", record=record, version=1)
+    return bytes(TapMarinaS3.message_writer_class().format_message(message)).decode("utf-8")
+
+
+def test_record_messages_on_the_wire(tmp_path):
+    """Decimals are JSON numbers with every digit, doubles JSON numbers, timestamps and dates
+    ISO 8601, _sdc_extra a JSON object, the row hash an md5: pinned on the written bytes."""
+    header = [*HEADER, "Surplus"]
+    row = ["1", "1", "1.50", "123456789012.12345678", "-2.5E-3", "01/02/2025 13:04:05.5", "2025-01-02", "n", "x"]
+    out, _ = read(csv_bytes(header, [[*row, "kept"]]), tmp_path)
+    line = _wire(out[1])
+    assert '"amount":1.50,' in line and '"big":123456789012.12345678,' in line
+    assert '"ratio":-0.0025,' in line and '"id":1,' in line and '"flag":1,' in line
+    assert '"ts":"2025-01-02T13:04:05.500000",' in line and '"d":"2025-01-02",' in line
+    assert '"_sdc_extra":{"Surplus":"kept"},' in line
+    assert '"_sdc_exported_at":"2025-11-17T08:30:00",' in line
+    assert re.search(r'"_sdc_row_hash":"[0-9a-f]{32}"', line)
+    record = json.loads(line, parse_float=Decimal)["record"]
+    assert record["big"] == Decimal("123456789012.12345678")
+    assert (record["_sdc_source_key"], record["_sdc_source_member"]) == (LINEAGE.source_key, LINEAGE.member)
+
+
+def _every_kind_row(table: Table, i: int) -> list[str]:
+    """A row with a value in every column, each of its column's kind."""
+    samples = {
+        "integer": str(i),
+        "decimal": "1.5",
+        "double": "2.25",
+        "timestamp": f"01/0{i}/2025 13:04:05",
+        "date": f"2025-01-0{i}",
+        "text": f"t{i} ✓",
+    }
+    return [samples[c.kind] for c in table.columns]
+
+
+def test_batch_files_hold_what_record_messages_carry(tmp_path):
+    """The same export read by the tap in record mode and in batch mode: every value, lineage
+    column, row number and row hash of the RECORD messages is in the BATCH's Parquet file."""
+    import duckdb
+
+    table = TABLES["molo_invoice_items"]
+    assert {c.kind for c in table.columns} == {"integer", "decimal", "double", "timestamp", "date", "text"}
+    rows = [[*_every_kind_row(table, i), f"extra {i}"] for i in (1, 2)]
+    rows.append(["3"] + [""] * len(table.columns))  # NULL everywhere but the key
+    data = csv_bytes([*header_of(table.stream), "Surplus"], rows)
+    write_zip(tmp_path / "molo" / "molo_backup_2025-03-01_10-00-00.zip", {table.source_file: data})
+    config = {"molo_path": str(tmp_path / "molo"), "stellar_enabled": False}
+    records = run_tap(config).records(table.stream)
+    batch_run = run_tap({**config, "batch_config": batch_config(tmp_path / "batches")})
+    (batch,) = batch_run.of_type("BATCH", table.stream)
+    cursor = duckdb.connect().execute(
+        f"SELECT * FROM read_parquet('{batch['manifest'][0].removeprefix('file://')}') ORDER BY _sdc_row_number"
+    )
+    names = [d[0] for d in cursor.description]
+    files = [dict(zip(names, row)) for row in cursor.fetchall()]
+    assert len(records) == len(files) == 3
+    for record, row in zip(records, files):
+        assert record.keys() == row.keys()
+        for column in table.columns:
+            assert _from_record(column, record[column.property_name]) == row[column.property_name], column.name
+        assert record["_sdc_extra"] == (json.loads(row["_sdc_extra"]) if row["_sdc_extra"] else None)
+        assert record["_sdc_exported_at"] == row["_sdc_exported_at"].isoformat()
+        for name in ("_sdc_source_key", "_sdc_source_member", "_sdc_row_number", "_sdc_row_hash"):
+            assert record[name] == row[name], name
+    assert records[0]["_sdc_extra"] == {"Surplus": "extra 1"} and records[2]["_sdc_extra"] is None
+
+
+def batch_config(root: Path) -> dict:
+    return {"encoding": {"format": "parquet"}, "storage": {"root": root.as_uri()}}
 
 
 def _from_record(column: Column, value):
@@ -497,95 +558,45 @@ def _from_record(column: Column, value):
     return value
 
 
-@pytest.mark.parametrize("rows", ["every case", "only good rows", "wrong field counts"])
-def test_batch_mode_matches_record_mode(tmp_path, rows):
-    """Every value, lineage column, row number, row hash and reject of batch mode equals
-    record mode's (the loader's staging tables are then the same whichever mode ran)."""
-    data = {
-        "every case": one_value_rows(CASES),
-        "only good rows": [
-            ["1", "Yes", "1.5", "", "2", "01/02/2025 03:04:05", "2025-01-02", "a", "b"],
-            ["2"] + [""] * (WIDTH - 1),
-        ],
-        "wrong field counts": [["1"] + [""] * (WIDTH - 1), ["2", "1"], ["3"] + [""] * (WIDTH + 1)],
-    }[rows]
-    csv = csv_bytes(HEADER, data)
-    (tmp_path / "r").mkdir()
-    (tmp_path / "b").mkdir()
-    records, record_stats = read(csv, tmp_path / "r")
-    lineage = Lineage("molo/export.zip", "Kinds.csv", "2025-11-17T08:30:00")
-    batch, batch_stats = read_batch(csv, tmp_path / "b", lineage)
-    assert batch_stats == record_stats
-    assert sorted(batch) == sorted(records) == list(range(1, len(data) + 1))
-    for number, record in records.items():
-        got = batch[number]
-        if isinstance(record, Reject):
-            assert isinstance(got, Reject) and got == record, number
-            continue
-        assert not isinstance(got, Reject), number
-        for column in KINDS.columns:
-            expected = _from_record(column, record[column.property_name])
-            value = got[column.property_name]
-            assert value == expected and type(value) is type(expected), (number, column.name, value)
-        assert got["_sdc_row_hash"] == record["_sdc_row_hash"]
-        assert got["_sdc_extra"] == record["_sdc_extra"]  # None: no extra columns here
-        assert (got["_sdc_source_key"], got["_sdc_source_member"]) == (lineage.source_key, lineage.member)
-        assert got["_sdc_exported_at"] == dt.datetime(2025, 11, 17, 8, 30)
-    if rows == "only good rows":
-        assert batch_stats.rows_rejected == 0 and batch_stats.rows_emitted == 2
-
-
-def _read_ahead(data: bytes, tmp: Path) -> list[bytes | Reject]:
-    """What a read-ahead worker writes for the table, as the main thread replays it."""
-    reader = TableReader(KINDS, work_dir=tmp)
-    reader.prepare(io.BytesIO(data), '{"record":{')
-    reader.read_ahead("}\n")
-    return list(reader.results("}\n"))
-
-
 def test_a_table_that_needs_more_memory_is_typed_again_under_the_full_limit(tmp_path, monkeypatch, caplog):
     """A table is typed under a memory limit sized by its width (so that DuckDB drops the CSV
     buffers it has read); one that needs more is typed again under the full limit, and its
     records and rejects are the same."""
-    import tap_marina_s3.reader as reader_module
-
     data = csv_bytes(HEADER, one_value_rows(CASES) * 20)
-    lineage = Lineage("molo/export.zip", "Kinds.csv", "2025-11-17T08:30:00")
     caplog.set_level("INFO", logger="tap-marina-s3")
-    expected = _read_ahead(data, tmp_path)
-    expected_batch = read_batch(data, tmp_path, lineage)
+    expected, _ = read(data, tmp_path)
     assert "read again" not in caplog.text  # the sized limit is enough for this table
-    assert any(isinstance(item, Reject) for item in expected)
-    assert any(not isinstance(item, Reject) for item in expected)
+    assert any(isinstance(item, Reject) for item in expected.values())
+    assert any(not isinstance(item, Reject) for item in expected.values())
 
-    monkeypatch.setattr(reader_module, "TYPING_LIMIT_MB", (1, 0))  # too small for any table
-    assert _read_ahead(data, tmp_path) == expected
-    assert read_batch(data, tmp_path, lineage) == expected_batch
+    monkeypatch.setattr(memory, "TYPING_LIMIT_MB", (1, 0))  # too small for any table
+    monkeypatch.setattr(memory, "ROW_GROUP_MB", 0)
+    again, _ = read(data, tmp_path)
+    assert again == expected
     assert f"{KINDS.stream}: read again under DuckDB's full memory limit" in caplog.text
 
 
-def _recorded_queries(monkeypatch) -> list[tuple[object, object]]:
-    """(strict, batch) of every typing query the reader builds."""
-    queries: list[tuple[object, object]] = []
-    build = TableReader.build_query
+def _recorded_queries(monkeypatch) -> list[tuple[bool, str]]:
+    """(strict, which) of every typing query the reader runs: "good rows" or "rejects"."""
+    queries: list[tuple[bool, str]] = []
+    good_rows, rejects = TypingQuery.good_rows, TypingQuery.rejects
 
-    def recording(self, *args, **kwargs):
-        queries.append((kwargs.get("strict"), kwargs.get("batch")))
-        return build(self, *args, **kwargs)
+    def recording_good_rows(self, lineage):
+        queries.append((self.strict, "good rows"))
+        return good_rows(self, lineage)
 
-    monkeypatch.setattr(TableReader, "build_query", recording)
+    def recording_rejects(self):
+        queries.append((self.strict, "rejects"))
+        return rejects(self)
+
+    monkeypatch.setattr(TypingQuery, "good_rows", recording_good_rows)
+    monkeypatch.setattr(TypingQuery, "rejects", recording_rejects)
     return queries
 
 
-def _records_and_rejects(items) -> tuple[list[dict], list[Reject]]:
-    rejects = [item for item in items if isinstance(item, Reject)]
-    records = [
-        json.loads(line)["record"]
-        for item in items
-        if not isinstance(item, Reject)
-        for line in item.decode("utf-8").splitlines()
-    ]
-    return records, rejects
+def _records_and_rejects(out: dict) -> tuple[list[dict], list[Reject]]:
+    items = [out[n] for n in sorted(out)]
+    return [i for i in items if not isinstance(i, Reject)], [i for i in items if isinstance(i, Reject)]
 
 
 def _note_rows(notes: dict[int, str]) -> list[list[str]]:
@@ -601,7 +612,7 @@ def test_crlf_rows_with_lf_in_quoted_fields_are_typed_by_the_parallel_scan(tmp_p
     so that the file is typed by the strict, parallel scan."""
     queries = _recorded_queries(monkeypatch)
     data = csv_bytes(HEADER, _note_rows({0: "two\nlines", 3: "a \r b"}), newline="\r\n")
-    records, rejects = _records_and_rejects(_read_ahead(data, tmp_path))
+    records, rejects = _records_and_rejects(read(data, tmp_path)[0])
     assert rejects == []
     assert [(r["_sdc_row_number"], r["note"]) for r in records] == [
         (1, "two\nlines"),
@@ -625,7 +636,7 @@ def test_a_file_that_is_not_strict_csv_is_counted_and_checked_for_rejects_only_w
     if bad_row:
         rows[3][HEADER.index("Amount")] = "x"
     data = csv_bytes(HEADER, rows, newline="\r\n")
-    records, rejects = _records_and_rejects(_read_ahead(data, tmp_path))
+    records, rejects = _records_and_rejects(read(data, tmp_path)[0])
     notes = {r["_sdc_row_number"]: r["note"] for r in records}
     assert (notes[1], notes[3]) == ("two\nlines", "three\r\nlines")
     assert queries and all(strict is False for strict, _ in queries)  # the serial, padded scan
@@ -635,7 +646,7 @@ def test_a_file_that_is_not_strict_csv_is_counted_and_checked_for_rejects_only_w
 
 
 def test_utf8_check_in_slices_keeps_a_character_cut_by_a_slice_boundary():
-    from tap_marina_s3.reader import UTF8_SLICE, _is_utf8
+    from tap_marina_s3.transcode import UTF8_SLICE, _is_utf8
 
     text = b"a" * (UTF8_SLICE - 1) + "✓ naïve\n".encode()  # ✓ spans the first slice boundary
     assert _is_utf8(text) and _is_utf8(b"plain ascii\n")
