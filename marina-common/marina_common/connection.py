@@ -92,11 +92,12 @@ class OracleParams:
         name neither the folder nor the setting). `env` (default: this process's environment)
         gives TNS_ADMIN and ORACLE_HOME, where python-oracledb also looks for tnsnames.ora."""
         env = os.environ if env is None else env
-        problems = []
-        for keyword, needed in WALLET_FILES.items():
-            folder = getattr(self, keyword)
-            if folder and not (Path(folder).expanduser() / needed).is_file():
-                problems.append(f"no {needed} in {folder} ({VARIABLE[keyword]}): {WALLET_HINT}")
+        absent = [
+            f"no {needed} in {folder} ({VARIABLE[keyword]})"
+            for keyword, needed in WALLET_FILES.items()
+            if (folder := getattr(self, keyword)) and not (Path(folder).expanduser() / needed).is_file()
+        ]
+        problems = [f"{'; '.join(absent)}: {WALLET_HINT}"] if absent else []
         if self.dsn_is_alias and not (self.config_dir or env.get("TNS_ADMIN") or env.get("ORACLE_HOME")):
             problems.append(
                 f"ORACLE_DSN {self.dsn!r} is a tnsnames alias but ORACLE_CONFIG_DIR (or TNS_ADMIN) is not set: "

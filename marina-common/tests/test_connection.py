@@ -177,8 +177,11 @@ def test_dbt_duckdb_file(tmp_path, monkeypatch):
 def test_wallet_folders_without_their_files(tmp_path):
     params = OracleParams("u", "p", "marina_high", config_dir=str(tmp_path), wallet_location=str(tmp_path / "no"))
     problem = params.wallet_problem(NO_TNS)
-    assert problem.startswith(f"Oracle u@marina_high: no tnsnames.ora in {tmp_path} (ORACLE_CONFIG_DIR): unzip")
-    assert f"; no ewallet.pem in {tmp_path / 'no'} (ORACLE_WALLET_LOCATION): unzip" in problem
+    assert problem == (
+        f"Oracle u@marina_high: no tnsnames.ora in {tmp_path} (ORACLE_CONFIG_DIR); no ewallet.pem in "
+        f"{tmp_path / 'no'} (ORACLE_WALLET_LOCATION): unzip the Autonomous Database wallet there "
+        "(docs/operations.md, first production run)"
+    )
     (tmp_path / "tnsnames.ora").write_text("marina_high = (DESCRIPTION=...)")
     (tmp_path / "ewallet.pem").write_text("-----BEGIN")
     assert OracleParams("u", "p", "marina_high", str(tmp_path), str(tmp_path)).wallet_problem(NO_TNS) is None
