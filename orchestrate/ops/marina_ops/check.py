@@ -9,6 +9,8 @@ from __future__ import annotations
 import traceback
 from collections.abc import Callable
 
+from marina_common.connection import SettingsError
+
 from .check_config import ConfigError, plugin_configs
 from .check_exports import Result, check_exports
 from .check_warehouse import check_dbt, check_loader, check_same_warehouse
@@ -19,7 +21,7 @@ from .warehouse import WarehouseError
 def guarded(name: str, check: Callable[[], Result | list[Result]], debug: bool = False) -> list[Result]:
     try:
         result = check()
-    except WarehouseError as exc:  # e.g. a refused DBT_TARGET
+    except (WarehouseError, SettingsError) as exc:  # a refused DBT_TARGET, an unreadable URL: expected
         return [Result(name, "FAIL", str(exc))]
     except Exception as exc:
         if debug:

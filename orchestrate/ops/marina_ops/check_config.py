@@ -14,36 +14,20 @@ from __future__ import annotations
 
 import json
 import subprocess
+from pathlib import Path
+
+from marina_common import connection
+from marina_common.catalog import SYSTEMS
 
 from . import env as envmod
 from .env import Env
 
-SYSTEMS = ("molo", "stellar")
 TAP = "tap-marina-s3"
 TARGET = "target-oracle"
-TAP_SETTINGS = [
-    f"{s}_{k}" for s in SYSTEMS for k in ("enabled", "bucket", "path", "prefix", "key_pattern", "max_export_age_hours")
-] + [
-    "late_export",
-    "aws_region",
-    "aws_access_key_id",
-    "aws_secret_access_key",
-    "aws_session_token",
-    "aws_profile",
-    "endpoint_url",
-]
-TARGET_SETTINGS = [
-    "sqlalchemy_url",
-    "duckdb_path",
-    "oracle_user",
-    "oracle_password",
-    "oracle_dsn",
-    "oracle_config_dir",
-    "oracle_wallet_location",
-    "oracle_wallet_password",
-    "default_target_schema",
-]
-DEFAULT_PATTERNS = {"molo": "*.zip", "stellar": "*-DATA.sql.gz"}
+# The project-level variables meltano.yml maps to the loader's settings in every environment.
+LOADER_VARIABLES = {setting: variable for _, setting, variable in connection.ORACLE_PARAMETERS} | {
+    connection.SCHEMA_SETTING: connection.SCHEMA_VARIABLE
+}
 
 
 class ConfigError(RuntimeError):
@@ -55,7 +39,9 @@ def from_meltano(env: Env, plugin: str, meltano: str) -> dict:
     if environment := envmod.get(env, "MELTANO_ENVIRONMENT"):
         cmd.append(f"--environment={environment}")
     cmd += ["config", "--unsafe", "print", "--format=json", plugin]
-    proc = subprocess.run(cmd, env=dict(env), cwd=envmod.project_root(env), capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        cmd, check=False, env=dict(env), cwd=envmod.project_root(env), capture_output=True, text=True, timeout=120
+    )
     if proc.returncode != 0:
         last = (proc.stderr.strip().splitlines() or ["(no output)"])[-1]
         raise ConfigError(f"`{' '.join(cmd)}` failed: {last}")
@@ -65,12 +51,19 @@ def from_meltano(env: Env, plugin: str, meltano: str) -> dict:
     return json.loads(proc.stdout[start:])
 
 
-def _prefixed(env: Env, prefix: str, names: list[str]) -> dict:
-    return {n: envmod.get(env, f"{prefix}_{n.upper()}") for n in names if envmod.get(env, f"{prefix}_{n.upper()}")}
+def _prefixed(env: Env, plugin: str) -> dict:
+    """The plugin's settings set in the environment under Meltano's names (TAP_MARINA_S3_MOLO_PATH
+    is molo_path). Every such variable is taken: the checks read only the settings they know."""
+    prefix = plugin.upper().replace("-", "_") + "_"
+    return {
+        name.removeprefix(prefix).lower(): value
+        for name in env
+        if name.startswith(prefix) and (value := envmod.get(env, name))
+    }
 
 
 def tap_from_env(env: Env) -> dict:
-    cfg = _prefixed(env, "TAP_MARINA_S3", TAP_SETTINGS)
+    cfg = _prefixed(env, TAP)
     root = envmod.project_root(env)
     for s in SYSTEMS:
         for key in ("bucket", "prefix"):
@@ -82,18 +75,16 @@ def tap_from_env(env: Env) -> dict:
 
 
 def target_from_env(env: Env) -> dict:
-    cfg = _prefixed(env, "TARGET_ORACLE", TARGET_SETTINGS)
-    for key in ("user", "password", "dsn", "config_dir", "wallet_location", "wallet_password"):
-        if f"oracle_{key}" not in cfg and envmod.get(env, f"ORACLE_{key.upper()}"):
-            cfg[f"oracle_{key}"] = envmod.get(env, f"ORACLE_{key.upper()}")
-    if "default_target_schema" not in cfg and envmod.get(env, "ORACLE_SCHEMA"):
-        cfg["default_target_schema"] = envmod.get(env, "ORACLE_SCHEMA")
+    cfg = _prefixed(env, TARGET)
+    for setting, variable in LOADER_VARIABLES.items():
+        if setting not in cfg and envmod.get(env, variable):
+            cfg[setting] = envmod.get(env, variable)
     if (
         not cfg.get("sqlalchemy_url")
         and not cfg.get("duckdb_path")
         and envmod.get(env, "DBT_TARGET", "duckdb").lower() == "duckdb"
     ):
-        cfg["duckdb_path"] = str(envmod.project_root(env) / "output" / "marina.duckdb")
+        cfg["duckdb_path"] = str(Path(envmod.project_root(env), *connection.DUCKDB_DEFAULT_FILE))
     return cfg
 
 

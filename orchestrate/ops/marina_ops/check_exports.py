@@ -1,30 +1,30 @@
 """`check`, part 1: can the exports be listed (S3 bucket/prefix or local folder), is the newest
 one a readable archive, and is it recent enough?
 
-Same rules as the tap: a system reads its bucket when one is set, else its path (meltano.yml sets
-a path only in dev: elsewhere an unset bucket is named); an export is a key whose file name
-matches the key pattern (case-insensitive); the newest is the last to arrive; it is late when it
-arrived longer ago than `<system>_max_export_age_hours` (FAIL, or WARN with `late_export=warn`).
-The newest export is opened only as far as needed to know it is an archive of the expected
-layout: a zip's central directory (members, at least one .csv), a gzip's first tar header. On S3
-that is a few ranged GETs, never the whole object.
+The exports are listed by the tap's own code (marina_common.exports), so the check sees what a
+run would load: a system reads its bucket when one is set, else its path (meltano.yml sets a path
+only in dev: elsewhere an unset bucket is named); the newest export is the last to arrive; it is
+late when it arrived longer ago than `<system>_max_export_age_hours` (FAIL, or WARN with
+`late_export=warn`). The newest export is opened only as far as needed to know it is an archive
+of the expected layout: a zip's central directory (members, at least one .csv), a gzip's first
+tar header. On S3 that is a few ranged GETs, never the whole object.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import fnmatch
 import gzip
 import io
 import os
 import tarfile
 import zipfile
 from dataclasses import dataclass
-from pathlib import Path
-from urllib.parse import unquote, urlparse
+
+from marina_common.catalog import SYSTEMS
+from marina_common.exports import ExportRef, LocalStore, S3Store, StorageError, Store, order
 
 from . import env as envmod
-from .check_config import DEFAULT_PATTERNS, SYSTEMS, enabled
+from .check_config import enabled
 from .env import Env
 
 
@@ -36,21 +36,6 @@ class Result:
 
     def line(self) -> str:
         return f"{self.status:<4}  {self.name}: {self.message}"
-
-
-@dataclass(frozen=True)
-class Export:
-    key: str
-    size: int
-    arrived: dt.datetime  # UTC, naive
-
-
-class ListingError(RuntimeError):
-    """The exports cannot be listed; the message says why and what to do."""
-
-
-def _matches(key: str, pattern: str) -> bool:
-    return fnmatch.fnmatch(key.rsplit("/", 1)[-1].lower(), pattern.lower())
 
 
 # --- opening the newest export ---------------------------------------------------------------
@@ -108,26 +93,6 @@ def archive_problem(raw) -> tuple[str | None, str]:
 
 
 # --- listing ---------------------------------------------------------------------------------
-def list_folder(system: str, folder: str, prefix: str, pattern: str) -> tuple[str, list[Export], Path]:
-    if folder.startswith("file://"):
-        folder = unquote(urlparse(folder).path)
-    root = Path(folder).expanduser().resolve()
-    setting = f"TAP_MARINA_S3_{system.upper()}_PATH"
-    if not root.exists():
-        raise ListingError(f"local folder {root} does not exist ({setting}): create it or fix the setting")
-    if not root.is_dir():
-        raise ListingError(f"{root} is not a folder ({setting})")
-    if not os.access(root, os.R_OK | os.X_OK):
-        raise ListingError(f"local folder {root} is not readable by this user")
-    found = []
-    for p in root.rglob("*"):
-        key = p.relative_to(root).as_posix()
-        if p.is_file() and key.startswith(prefix) and _matches(key, pattern):
-            st = p.stat()
-            found.append(Export(key, st.st_size, dt.datetime.fromtimestamp(st.st_mtime, dt.UTC).replace(tzinfo=None)))
-    return f"local folder {root}", found, root
-
-
 # S3 error codes with a plain explanation.
 S3_ERRORS = {
     "NoSuchBucket": "bucket {bucket!r} does not exist (check {bucket_setting})",
@@ -145,30 +110,53 @@ S3_ERRORS = {
 }
 
 
-def s3_client(cfg: dict):
-    import boto3
-    from botocore.config import Config
+# The tap's settings that make its S3 client (boto3 client arguments).
+S3_CLIENT_SETTINGS = {
+    "region_name": "aws_region",
+    "endpoint_url": "endpoint_url",
+    "aws_access_key_id": "aws_access_key_id",
+    "aws_secret_access_key": "aws_secret_access_key",
+    "aws_session_token": "aws_session_token",
+}
 
-    session = (
-        boto3.session.Session(profile_name=cfg["aws_profile"]) if cfg.get("aws_profile") else boto3.session.Session()
-    )
-    kwargs = {
-        "region_name": cfg.get("aws_region"),
-        "endpoint_url": cfg.get("endpoint_url"),
-        "aws_access_key_id": cfg.get("aws_access_key_id"),
-        "aws_secret_access_key": cfg.get("aws_secret_access_key"),
-        "aws_session_token": cfg.get("aws_session_token"),
-    }
-    return session.client(
-        "s3",
-        config=Config(retries={"max_attempts": 2}, connect_timeout=10, read_timeout=30),
-        **{k: v for k, v in kwargs.items() if v},
-    )
+
+def open_store(system: str, cfg: dict) -> Store:
+    """The system's bucket or folder, as the tap opens it; a check answers within seconds even
+    when S3 does not (few retries, short timeouts)."""
+    prefix = cfg.get(f"{system}_prefix") or ""
+    if bucket := cfg.get(f"{system}_bucket"):
+        from botocore.config import Config  # noqa: PLC0415 - AWS only for a bucket
+
+        client = {name: cfg.get(setting) for name, setting in S3_CLIENT_SETTINGS.items()}
+        client["config"] = Config(retries={"max_attempts": 2}, connect_timeout=10, read_timeout=30)
+        return S3Store(bucket, prefix, client, cfg.get("aws_profile"))
+    store = LocalStore(cfg[f"{system}_path"], prefix)
+    if store.root.is_dir() and not os.access(store.root, os.R_OK | os.X_OK):
+        # a folder that cannot be read would list as empty
+        raise StorageError(f"local folder {store.root} is not readable by this user")
+    return store
+
+
+def describe(store: Store) -> str:
+    if isinstance(store, S3Store):
+        return f"s3://{store.bucket}/{store.prefix}"
+    return f"local folder {store.root}"
+
+
+def open_export(store: Store, ref: ExportRef):
+    if isinstance(store, S3Store):
+        return io.BufferedReader(_S3Range(store.client, store.bucket, ref.key, ref.size), 256 * 1024)
+    return open(ref.location, "rb")
 
 
 def s3_problem(exc: Exception, system: str, cfg: dict) -> str:
     """One line for an S3 / botocore error."""
-    from botocore.exceptions import ClientError, EndpointConnectionError, NoCredentialsError, ProfileNotFound
+    from botocore.exceptions import (  # noqa: PLC0415 - AWS only for a bucket
+        ClientError,
+        EndpointConnectionError,
+        NoCredentialsError,
+        ProfileNotFound,
+    )
 
     bucket, prefix = cfg[f"{system}_bucket"], cfg.get(f"{system}_prefix") or ""
     if isinstance(exc, ProfileNotFound):
@@ -193,70 +181,64 @@ def s3_problem(exc: Exception, system: str, cfg: dict) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
-def list_bucket(system: str, cfg: dict):
-    bucket, prefix = cfg[f"{system}_bucket"], cfg.get(f"{system}_prefix") or ""
-    pattern = cfg.get(f"{system}_key_pattern") or DEFAULT_PATTERNS[system]
-    client = s3_client(cfg)
-    pages = client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
-    found = [
-        Export(o["Key"], o["Size"], o["LastModified"].astimezone(dt.UTC).replace(tzinfo=None))
-        for page in pages
-        for o in page.get("Contents", [])
-        if _matches(o["Key"], pattern)
-    ]
-    return f"s3://{bucket}/{prefix}", found, client
-
-
 # --- the check -------------------------------------------------------------------------------
 def _age(arrived: dt.datetime, now: dt.datetime) -> str:
     hours = (now - arrived).total_seconds() / 3600
     return f"{hours:.0f} h ago" if hours < 72 else f"{hours / 24:.0f} days ago"
 
 
+def _unset(system: str, env: Env) -> Result:
+    variable = f"MARINA_{system.upper()}_BUCKET"
+    environment = envmod.get(env, "MELTANO_ENVIRONMENT")
+    return Result(
+        f"exports {system}",
+        "FAIL",
+        (f"{variable} is not set for environment {environment}: " if environment else f"{variable} is not set: ")
+        + f"set it in .env (a local folder only through TAP_MARINA_S3_{system.upper()}_PATH)",
+    )
+
+
+def _listing_problem(exc: Exception, system: str, cfg: dict) -> str:
+    """One line for a store that cannot be opened or listed. The shared store wraps S3's errors
+    in a StorageError; the error it wraps tells bad credentials from a wrong bucket."""
+    if not cfg.get(f"{system}_bucket"):
+        return str(exc).removeprefix(f"{system}: ")
+    where = f"s3://{cfg[f'{system}_bucket']}/{cfg.get(f'{system}_prefix') or ''}"
+    return f"{where}: {s3_problem(exc.__cause__ or exc, system, cfg)}"
+
+
+def _newest_problem(store: Store, newest: ExportRef, system: str, cfg: dict) -> tuple[str | None, str]:
+    try:
+        with open_export(store, newest) as raw:
+            return archive_problem(raw)
+    except Exception as exc:  # any failure to read it is the check's answer, not a crash
+        problem = s3_problem(exc, system, cfg) if isinstance(store, S3Store) else f"{type(exc).__name__}: {exc}"
+        return problem, ""
+
+
 def check_system(system: str, cfg: dict, env: Env, now: dt.datetime | None = None) -> Result:
     name = f"exports {system}"
     now = now or dt.datetime.now(dt.UTC).replace(tzinfo=None)
-    pattern = cfg.get(f"{system}_key_pattern") or DEFAULT_PATTERNS[system]
-    prefix = cfg.get(f"{system}_prefix") or ""
-    bucket = cfg.get(f"{system}_bucket")
-    if not bucket and not cfg.get(f"{system}_path"):
-        variable = f"MARINA_{system.upper()}_BUCKET"
-        environment = envmod.get(env, "MELTANO_ENVIRONMENT")
-        return Result(
-            name,
-            "FAIL",
-            (f"{variable} is not set for environment {environment}: " if environment else f"{variable} is not set: ")
-            + f"set it in .env (a local folder only through TAP_MARINA_S3_{system.upper()}_PATH)",
-        )
+    if not cfg.get(f"{system}_bucket") and not cfg.get(f"{system}_path"):
+        return _unset(system, env)
+    pattern = cfg.get(f"{system}_key_pattern") or SYSTEMS[system].key_pattern
     try:
-        if bucket:
-            where, found, client = list_bucket(system, cfg)
-            opener = lambda e: io.BufferedReader(_S3Range(client, bucket, e.key, e.size), 256 * 1024)  # noqa: E731
-        else:
-            where, found, root = list_folder(system, cfg[f"{system}_path"], prefix, pattern)
-            opener = lambda e: open(root / e.key, "rb")  # noqa: E731, SIM115
-    except ListingError as exc:
-        return Result(name, "FAIL", str(exc))
-    except Exception as exc:
-        where = f"s3://{bucket}/{prefix}"
-        return Result(name, "FAIL", f"{where}: {s3_problem(exc, system, cfg)}")
+        store = open_store(system, cfg)
+        found = store.list(system, pattern)
+    except Exception as exc:  # StorageError, or boto3 refusing its settings (an unknown profile)
+        return Result(name, "FAIL", _listing_problem(exc, system, cfg))
+    where = describe(store)
     max_hours = float(cfg.get(f"{system}_max_export_age_hours") or 0)
     late_status = "WARN" if (cfg.get("late_export") or "fail") == "warn" else "FAIL"
     limit = f" ({system}_max_export_age_hours={max_hours:g})" if max_hours else ""
     if not found:
         what = f"{where}: no export matching {pattern!r}"
-        return Result(
-            name,
-            late_status if max_hours else "WARN",
-            f"{what}: the export is late{limit}" if max_hours else f"{what} yet",
-        )
-    newest = max(found, key=lambda e: (e.arrived, e.key))
-    try:
-        with opener(newest) as raw:
-            problem, layout = archive_problem(raw)
-    except Exception as exc:
-        problem, layout = (s3_problem(exc, system, cfg) if bucket else f"{type(exc).__name__}: {exc}"), ""
-    arrived = f"arrived {newest.arrived:%Y-%m-%d %H:%M} UTC, {_age(newest.arrived, now)}"
+        if max_hours:
+            return Result(name, late_status, f"{what}: the export is late{limit}")
+        return Result(name, "WARN", f"{what} yet")
+    newest = order(found)[-1]
+    problem, layout = _newest_problem(store, newest, system, cfg)
+    arrived = f"arrived {newest.last_modified:%Y-%m-%d %H:%M} UTC, {_age(newest.last_modified, now)}"
     if problem:
         return Result(
             name,
@@ -265,7 +247,7 @@ def check_system(system: str, cfg: dict, env: Env, now: dt.datetime | None = Non
             "ask the vendor for a new one, or remove it so the previous one is loaded",
         )
     summary = f"{where}: {len(found)} export(s), newest {newest.key} ({layout}; {arrived})"
-    if max_hours and (now - newest.arrived).total_seconds() > max_hours * 3600:
+    if max_hours and (now - newest.last_modified).total_seconds() > max_hours * 3600:
         return Result(name, late_status, f"{summary}: the next export is late{limit}")
     return Result(name, "OK", summary)
 

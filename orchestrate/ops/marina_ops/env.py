@@ -6,11 +6,12 @@ Every setting is read from the process environment, as Meltano passes it to the 
 
 from __future__ import annotations
 
-import os
 import shutil
 import sys
 from collections.abc import Mapping
 from pathlib import Path
+
+from marina_common.connection import dbt_oracle_env
 
 Env = Mapping[str, str]
 
@@ -59,11 +60,6 @@ def project_root(env: Env) -> Path:
     return here
 
 
-def resolve_path(value: str) -> Path:
-    """A configured path: absolute, or relative to the working directory (as the plugins read it)."""
-    return Path(os.path.expanduser(value)).resolve()
-
-
 def meltano_bin(env: Env) -> str | None:
     """MARINA_MELTANO_BIN, else `meltano` on PATH, else the project's .venv/bin/meltano."""
     if configured := get(env, "MARINA_MELTANO_BIN"):
@@ -91,7 +87,5 @@ def dbt_env(env: Env) -> dict[str, str]:
     transform = str(project_root(env) / "transform")
     out.setdefault("DBT_PROJECT_DIR", transform)
     out.setdefault("DBT_PROFILES_DIR", transform)
-    for name in ("CONFIG_DIR", "WALLET_LOCATION", "WALLET_PASSWORD"):
-        if not get(out, name) and get(env, f"ORACLE_{name}"):
-            out[name] = get(env, f"ORACLE_{name}")
+    out.update(dbt_oracle_env(env))
     return out

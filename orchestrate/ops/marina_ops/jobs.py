@@ -72,7 +72,7 @@ def late_exports(lines: list[str]) -> list[str]:
 
 
 def run_streamed(
-    cmd: list[str], env: Env, tail_lines: int, log: TextIO | None = None, keep=lambda line: False
+    cmd: list[str], env: Env, tail_lines: int, log: TextIO | None = None, keep=lambda _line: False
 ) -> tuple[int, list[str], list[str]]:
     """Run `cmd`, copy its output (stdout + stderr) to our stdout and to `log`; return (exit code,
     last lines, every line for which `keep(line)` is true)."""

@@ -107,7 +107,12 @@ def test_missing_folder_is_named(clean_env, local_setup, tmp_path, capsys):
         clean_env.setenv(k, v)
     assert main(["check", "--from-env", "--no-dbt"]) == 1
     out = capsys.readouterr().out
-    assert f"FAIL  exports stellar: local folder {tmp_path / 'nope'} does not exist (TAP_MARINA_S3_STELLAR_PATH)" in out
+    # the tap's own message (the listing is the tap's code)
+    assert (
+        f"FAIL  exports stellar: export folder {tmp_path / 'nope'} does not exist (setting stellar_path): create it, "
+        "or point stellar_path (TAP_MARINA_S3_STELLAR_PATH) at the exports"
+    ) in out
+    documented("export folder ... does not exist (setting molo_path)")
     assert out.rstrip().endswith("1 check(s) failed")
     assert "OK    exports molo" in out
 
@@ -256,16 +261,31 @@ def test_missing_wallet_folder_is_named(oracle_env, tmp_path):
     for name in ("warehouse (loader target-oracle)", "dbt (target oracle)"):
         r = results[name]
         assert r.status == "FAIL"
-        assert f"wallet folder {tmp_path / 'wallet'} does not exist (ORACLE_CONFIG_DIR" in r.message
-        assert "(ORACLE_WALLET_LOCATION)" in r.message
+        wallet = tmp_path / "wallet"
+        assert r.message == (
+            f"Oracle marina_app@marina_high: no tnsnames.ora in {wallet} (ORACLE_CONFIG_DIR); no ewallet.pem in "
+            f"{wallet} (ORACLE_WALLET_LOCATION): unzip the Autonomous Database wallet there "
+            "(docs/operations.md, first production run)"
+        )
 
 
 def test_wallet_folder_without_its_files_is_named(oracle_env, tmp_path):
     (tmp_path / "wallet").mkdir()
     r = by_name(run_checks(oracle_env, use_meltano=False, with_dbt=False))["warehouse (loader target-oracle)"]
     assert r.status == "FAIL"
-    assert "no tnsnames.ora in" in r.message and "alias 'marina_high'" in r.message
-    assert "no ewallet.pem in" in r.message
+    assert "no tnsnames.ora in" in r.message and "no ewallet.pem in" in r.message
+    documented("no tnsnames.ora in", "no ewallet.pem in")
+
+
+def test_alias_without_a_configuration_folder_is_named(oracle_env):
+    env = {k: v for k, v in oracle_env.items() if "WALLET" not in k and "CONFIG_DIR" not in k}
+    results = by_name(run_checks(env, use_meltano=False, with_dbt=True))
+    for name in ("warehouse (loader target-oracle)", "dbt (target oracle)"):
+        assert results[name].status == "FAIL"
+        assert results[name].message == (
+            "Oracle marina_app@marina_high: ORACLE_DSN 'marina_high' is a tnsnames alias but ORACLE_CONFIG_DIR "
+            "(or TNS_ADMIN) is not set: set it to the wallet folder, or ORACLE_DSN to host:port/service"
+        )
 
 
 def test_unreachable_database_is_named(oracle_env):
@@ -275,7 +295,8 @@ def test_unreachable_database_is_named(oracle_env):
     env["ORACLE_DSN"] = f"127.0.0.1:{free_port()}/marina_high"  # nothing listens there
     r = by_name(run_checks(env, use_meltano=False, with_dbt=False))["warehouse (loader target-oracle)"]
     assert r.status == "FAIL"
-    assert "cannot connect to the database host/port in ORACLE_DSN" in r.message
+    assert "cannot connect to the host/port in ORACLE_DSN" in r.message
+    documented("cannot connect to the host/port in ORACLE_DSN")
 
 
 def test_unresolvable_host_is_a_fail_line_not_a_crash(oracle_env, capsys, clean_env):

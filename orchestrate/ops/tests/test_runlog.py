@@ -57,7 +57,7 @@ def by_table(db, invocation: str) -> dict[str, dict]:
 
 
 def dw_state(db, stream: str) -> dict[int, dict]:
-    return {int(r["ID"]): r for r in sdb.query(db, f"select * from main.{sdb.CATALOG[stream]['dw_table']}")}
+    return {int(r["ID"]): r for r in sdb.query(db, f"select * from main.{sdb.CATALOG[stream].dw_table}")}
 
 
 def expected_changes(before: dict[int, dict], after: dict[int, dict]) -> dict[str, int]:
