@@ -22,8 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-# (oracledb.connect keyword, loader setting, environment variable): the loader's settings are the
-# environment variables under Meltano's names, so a message can name the variable people set.
+# (oracledb.connect keyword, loader setting, environment variable): meltano.yml sets each loader
+# setting from its variable, so a message names the variable people set, whoever reads it.
 ORACLE_PARAMETERS = (
     ("user", "oracle_user", "ORACLE_USER"),
     ("password", "oracle_password", "ORACLE_PASSWORD"),

@@ -7,7 +7,7 @@ force a full parse of the project. Nothing dbt parses depends on the folder of t
 its name, which names the database in every relation ("marina"."main"."DW_..."). So profiles.yml
 gives dbt-duckdb the file name as `path`, and this plugin sets the full path just before
 dbt-duckdb opens the connection: MARINA_DUCKDB_PATH, else <project root>/output/marina.duckdb
-(marina_common.connection, as the loader's checks and marina-ops read it).
+(marina_common.connection: marina-ops finds dbt's warehouse with the same function).
 """
 
 from __future__ import annotations
