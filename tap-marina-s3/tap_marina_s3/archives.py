@@ -125,9 +125,12 @@ class ZipArchive(Archive):
     def open(self, name: str) -> BinaryIO:
         stream = self.zip.open(name)
         info = self.zip.getinfo(name)
+
         # zipfile keeps the compressed bytes still to read of the member (CPython, all versions
         # since 3.x); without it, the declared compressed size is the bound
-        consumed = lambda: info.compress_size - getattr(stream, "_compress_left", 0)
+        def consumed() -> int:
+            return info.compress_size - getattr(stream, "_compress_left", 0)
+
         return _Guarded(stream, self.export, name, Meter(self.export, name, self.limits, consumed))
 
     def close(self) -> None:
@@ -157,7 +160,7 @@ class TarGzArchive(Archive):
                     target = self.tmp / f"{index:06d}.csv"
                     source = tar.extractfile(member)
                     start = raw.tell()
-                    meter = Meter(export, member.name, limits, lambda: raw.tell() - start)
+                    meter = Meter(export, member.name, limits, lambda start=start: raw.tell() - start)
                     with open(target, "wb") as out:
                         while block := source.read(CHUNK):
                             meter.add(len(block))

@@ -9,11 +9,11 @@ from marina_common.console import run_cli
 from marina_common.exports import StorageError
 
 from .archives import ExportError
-from .preflight import ConfigurationError, LateExport
-from .streams import RejectRatioExceeded
+from .preflight import ConfigurationError, LateExportError
+from .streams import RejectRatioError
 from .tap import TapMarinaS3
 
-EXPECTED = (ExportError, RejectRatioExceeded, StorageError, ConfigurationError, LateExport)
+EXPECTED = (ExportError, RejectRatioError, StorageError, ConfigurationError, LateExportError)
 
 
 def main() -> None:

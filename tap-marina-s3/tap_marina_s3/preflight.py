@@ -23,7 +23,7 @@ class ConfigurationError(RuntimeError):
     """A setting is missing or contradicts another; nothing has been read."""
 
 
-class LateExport(RuntimeError):
+class LateExportError(RuntimeError):
     """A system's newest export is older than its `<system>_max_export_age_hours`."""
 
 
@@ -77,7 +77,7 @@ def late_problem(
 
 def check(config: Mapping, systems: list[str], store_for) -> None:
     """Raise ConfigurationError, the store's StorageError (folder or bucket not listable) or
-    LateExport for the first system that cannot run; for a late export, warn instead when
+    LateExportError for the first system that cannot run; for a late export, warn instead when
     `late_export` is `warn`. `store_for(system)` returns the system's Store. Listing here costs
     one listing per system (the run lists again when it opens the exports) and surfaces a
     missing folder or bucket before any table is read."""
@@ -101,4 +101,4 @@ def check(config: Mapping, systems: list[str], store_for) -> None:
         if (config.get("late_export") or "fail") == "warn":
             logger.warning("%s", problem)
         else:
-            raise LateExport(problem + "; or set late_export=warn to load what is there")
+            raise LateExportError(problem + "; or set late_export=warn to load what is there")

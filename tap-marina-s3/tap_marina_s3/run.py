@@ -1,4 +1,4 @@
-"""What one tap run shares between its streams: the exports to load, rejects, audit, state."""
+"""What one tap run shares between its streams: the exports, the reads, rejects, audit, state."""
 
 from __future__ import annotations
 
@@ -12,15 +12,15 @@ import tempfile
 import threading
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 from singer_sdk.helpers._batch import BatchConfig
 
-from marina_common.catalog import SYSTEMS, Table, tables_for
-from marina_common.exports import ExportRef, LocalStore, S3Store, Store, pending, remove_folder, temp_folder
+from marina_common.catalog import Table
+from marina_common.exports import remove_folder
 
-from .archives import Archive, ExportError, Limits, open_archive
+from .archives import ExportError, Limits
+from .exports_open import Exports, OpenExport
 from .model import MAX_FIELD_BYTES, Lineage
 from .readahead import ReadAhead
 from .reader import TableRead, TableReader
@@ -60,38 +60,33 @@ class Budget:
                 self._cond.notify_all()
 
 
-class OpenExport:
-    """An export fetched and opened for this run; tables read from it, and which are done."""
+class Ledger:
+    """What the run reports at its end: the rejects (spooled to a file: there may be many),
+    one audit row per export and table, and the tables to activate."""
 
-    def __init__(self, ref: ExportRef, archive: Archive) -> None:
-        self.ref = ref
-        self.archive = archive
-        self.done: set[str] = set()
-        by_base: dict[str, list[str]] = {}
-        for name in archive.names:
-            by_base.setdefault(name.rsplit("/", 1)[-1].lower(), []).append(name)
-        self._by_base = by_base
-        tables = tables_for(ref.system)
-        wanted = {t.member_basename.lower() for t in tables}
-        unknown = [n for n in archive.names if n.rsplit("/", 1)[-1].lower() not in wanted]
-        if unknown:
-            logger.warning(
-                "%s: %d file(s) match no catalog table and are not loaded: %s",
-                ref.key,
-                len(unknown),
-                ", ".join(sorted(unknown)),
-            )
+    def __init__(self, run_id: str) -> None:
+        self.run_id = run_id
+        self.audit_rows: list[dict] = []
+        self.activations: list[tuple[str, int]] = []  # (stream, version) read and checked
+        self._rejects = tempfile.TemporaryFile("w+", encoding="utf-8")  # noqa: SIM115 (open for the run)
 
-    def member_for(self, table: Table) -> str | None:
-        if table.source_file in self.archive.names:
-            return table.source_file
-        candidates = self._by_base.get(table.member_basename.lower(), [])
-        if len(candidates) > 1:
-            raise ExportError(
-                f"{self.ref.key}: {len(candidates)} members could be {table.source_file} "
-                f"({', '.join(candidates)}); refusing to guess"
-            )
-        return candidates[0] if candidates else None
+    def add_reject(self, record: dict) -> None:
+        self._rejects.write(json.dumps(record, default=str) + "\n")
+
+    def rejects(self) -> Iterator[dict]:
+        self._rejects.flush()
+        self._rejects.seek(0)
+        for line in self._rejects:
+            yield json.loads(line)
+
+    def add_audit(self, row: dict) -> None:
+        self.audit_rows.append({"run_id": self.run_id, **row})
+
+    def activate(self, stream: str, version: int) -> None:
+        self.activations.append((stream, version))
+
+    def close(self) -> None:
+        self._rejects.close()
 
 
 class Run:
@@ -104,62 +99,17 @@ class Run:
         self.run_id = uuid.uuid4().hex
         self.selected = selected  # system -> selected table stream names
         self.order = tuple(order)  # selected tables, in the order their streams are synced
-        self._lock = threading.Lock()  # exports are opened by the streams and the read-ahead
-        self._read_ahead: ReadAhead[TableRead] | None = None
-        self._budget = Budget(int(config.get("typing_columns") or READ_AHEAD_COLUMNS))
-        self.limits = Limits(
+        bookmarks = (state or {}).get("bookmarks", {}).get(STATE_STREAM, {})
+        self.loaded: dict[str, list[dict]] = {k: list(v) for k, v in bookmarks.get("loaded_exports", {}).items()}
+        limits = Limits(
             max_member_bytes=int(config.get("max_member_bytes") or Limits.max_member_bytes),
             max_compression_ratio=float(config.get("max_compression_ratio") or Limits.max_compression_ratio),
         )
-        self.max_field_bytes = int(config.get("max_field_bytes") or MAX_FIELD_BYTES)
-        bookmarks = (state or {}).get("bookmarks", {}).get(STATE_STREAM, {})
-        self.loaded: dict[str, list[dict]] = {k: list(v) for k, v in bookmarks.get("loaded_exports", {}).items()}
-        self._exports: dict[str, list[OpenExport]] = {}  # the systems the streams asked for
-        self._opener: ThreadPoolExecutor | None = None
-        self._opening: dict[str, Future[list[OpenExport]]] = {}
-        self._folder: Path | None = None
+        self.exports = Exports(config, selected, self.loaded, limits)
+        self.ledger = Ledger(self.run_id)
         self.work_dir = Path(tempfile.mkdtemp(prefix="marina-run-"))
-        self.audit_rows: list[dict] = []
-        self.activations: list[tuple[str, int]] = []  # (stream, version) read and checked
-        self._rejects = tempfile.TemporaryFile("w+", encoding="utf-8")
-        self.rejects_count = 0
-
-    # -- finding and opening exports ---------------------------------------------------------
-    def store(self, system: str) -> Store | None:
-        cfg = self.config
-        bucket = cfg.get(f"{system}_bucket")
-        prefix = cfg.get(f"{system}_prefix") or ""
-        if bucket:
-            return S3Store(
-                bucket,
-                prefix,
-                {
-                    "region_name": cfg.get("aws_region"),
-                    "endpoint_url": cfg.get("endpoint_url"),
-                    "aws_access_key_id": cfg.get("aws_access_key_id"),
-                    "aws_secret_access_key": cfg.get("aws_secret_access_key"),
-                    "aws_session_token": cfg.get("aws_session_token"),
-                },
-                cfg.get("aws_profile"),
-            )
-        if path := cfg.get(f"{system}_path"):
-            return LocalStore(path, prefix)
-        return None
-
-    def exports(self, system: str) -> list[OpenExport]:
-        """The pending exports of `system`, fetched and opened. The first call starts opening
-        every system's exports in a background thread, this system's first: a Stellar archive
-        is inflated while the MOLO tables are being read. An error opening an export is raised
-        here, when its system is asked for."""
-        with self._lock:
-            if self._opener is None:
-                self._opener = ThreadPoolExecutor(max_workers=1, thread_name_prefix="open-exports")
-                for name in sorted(SYSTEMS, key=lambda name: name != system):
-                    self._opening[name] = self._opener.submit(self._open_pending, name)
-        exports = self._opening[system].result()
-        with self._lock:
-            self._exports.setdefault(system, exports)
-        return exports
+        self._budget = Budget(int(config.get("typing_columns") or READ_AHEAD_COLUMNS))
+        self._read_ahead: ReadAhead[TableRead] | None = None
 
     # -- batch mode --------------------------------------------------------------------------
     @functools.cached_property
@@ -194,7 +144,7 @@ class Run:
 
     def _plan(self) -> Iterator[tuple[tuple[str, str], Callable[[], TableRead]]]:
         for table in self.order:
-            for export in self.exports(table.system):
+            for export in self.exports.of(table.system):
                 member = export.member_for(table)
                 if member is not None:
                     yield (export.ref.key, table.stream), functools.partial(self._read, export, table, member)
@@ -208,7 +158,7 @@ class Run:
             table,
             day_first=bool(self.config.get("day_first")),
             work_dir=self.work_dir,
-            max_field_bytes=self.max_field_bytes,
+            max_field_bytes=int(self.config.get("max_field_bytes") or MAX_FIELD_BYTES),
         )
         ref = export.ref
         with export.archive.open(member) as raw, _naming(ref.key, member):
@@ -217,55 +167,11 @@ class Run:
         with self._budget.take(len(table.columns)):
             return reader.write(target, Lineage(ref.key, member, ref.exported_at.isoformat()))
 
-    def _open_pending(self, system: str) -> list[OpenExport]:
-        if not self.config.get(f"{system}_enabled", True) or not self.selected.get(system):
-            return []
-        store = self.store(system)
-        if store is None:
-            logger.warning("%s: no bucket or path is set; nothing to load", system)
-            return []
-        pattern = self.config.get(f"{system}_key_pattern") or SYSTEMS[system].key_pattern
-        refs = store.list(system, pattern)
-        todo = pending(refs, self.loaded.get(system, []), self.config.get("mode") or "latest")
-        logger.info(
-            "%s: %d export(s) found, %d to load: %s",
-            system,
-            len(refs),
-            len(todo),
-            ", ".join(r.key for r in todo) or "nothing new",
-        )
-        if self._folder is None and todo:
-            self._folder = temp_folder()
-        opened = []
-        try:
-            for ref in todo:
-                path = store.fetch(ref, self._folder)
-                opened.append(OpenExport(ref, open_archive(ref.key, path, self.limits)))
-        except BaseException:  # not yet in self._exports, so close() would not see them
-            for export in opened:
-                export.archive.close()
-            raise
-        return opened
-
-    # -- rejects and audit -------------------------------------------------------------------
-    def add_reject(self, record: dict) -> None:
-        self._rejects.write(json.dumps(record, default=str) + "\n")
-        self.rejects_count += 1
-
-    def rejects(self) -> Iterator[dict]:
-        self._rejects.flush()
-        self._rejects.seek(0)
-        for line in self._rejects:
-            yield json.loads(line)
-
-    def add_audit(self, row: dict) -> None:
-        self.audit_rows.append({"run_id": self.run_id, **row})
-
     # -- state -------------------------------------------------------------------------------
     def completed_exports(self) -> dict[str, list[dict]]:
         """Per system, the loaded-exports list including this run's fully read exports."""
         result = {k: list(v) for k, v in self.loaded.items()}
-        for system, exports in self._exports.items():
+        for system, exports in self.exports.asked.items():
             for export in exports:
                 if self.selected.get(system, set()) <= export.done:
                     seen = result.setdefault(system, [])
@@ -277,16 +183,9 @@ class Run:
         if self._read_ahead is not None:
             self._read_ahead.close()
             self._read_ahead = None
-        if self._opener is not None:
-            self._opener.shutdown(wait=True)
-        for future in self._opening.values():
-            if future.exception() is None:
-                for export in future.result():
-                    export.archive.close()
-        if self._folder is not None:
-            remove_folder(self._folder)
+        self.exports.close()
         remove_folder(self.work_dir)
-        self._rejects.close()
+        self.ledger.close()
 
 
 @contextlib.contextmanager

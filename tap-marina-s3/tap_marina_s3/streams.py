@@ -31,11 +31,11 @@ LINEAGE_SCHEMA = {
 }
 
 
-class RejectRatioExceeded(RuntimeError):
+class RejectRatioError(RuntimeError):
     pass
 
 
-class RowsNotReconciled(ExportError):
+class RowsNotReconciledError(ExportError):
     """The rows loaded and rejected do not add up to the rows counted in the file."""
 
 
@@ -96,7 +96,7 @@ class TableStream(Stream):
         audited, and its activation queued for the end of the run (AuditStream)."""
         run = self.run
         table = self.table
-        for export in run.exports(table.system):
+        for export in run.exports.of(table.system):
             ref = export.ref
             started = utcnow()
             member = export.member_for(table)
@@ -117,7 +117,7 @@ class TableStream(Stream):
                     table.stream,
                     table.source_file,
                 )
-                run.add_audit(audit_row(audit, ReadStats(), present=False, completed=False))
+                run.ledger.add_audit(audit_row(audit, ReadStats(), present=False, completed=False))
                 export.done.add(table.stream)
                 continue
             read = run.open_table(export, table, member)
@@ -134,11 +134,11 @@ class TableStream(Stream):
                     member,
                     table.stream,
                 )
-                run.add_audit(audit_row(audit, stats, present=True, completed=False))
+                run.ledger.add_audit(audit_row(audit, stats, present=True, completed=False))
                 export.done.add(table.stream)
                 continue
             if stats.rows_counted != stats.rows_emitted + stats.rows_rejected:
-                raise RowsNotReconciled(
+                raise RowsNotReconciledError(
                     f"{ref.key}/{member}: table {table.stream}: {stats.rows_counted} rows counted "
                     f"in the file, but {stats.rows_emitted} loaded + {stats.rows_rejected} "
                     f"rejected = {stats.rows_emitted + stats.rows_rejected}; the run stops and "
@@ -146,17 +146,17 @@ class TableStream(Stream):
                     "does not handle: keep it and report it."
                 )
             self._warn_columns(ref.key, member, stats)
-            run.add_audit(audit_row(audit, stats, present=True, completed=True))
+            run.ledger.add_audit(audit_row(audit, stats, present=True, completed=True))
             self._check_reject_ratio(ref.key, member, stats)
-            run.activations.append((self.name, ref.version))
+            run.ledger.activate(self.name, ref.version)
             export.done.add(table.stream)
 
-    def get_records(self, context: dict | None) -> t.Iterable[dict]:
+    def get_records(self, context: dict | None) -> t.Iterable[dict]:  # noqa: ARG002 (the SDK's signature)
         """Record mode: each export's rows, read back from the reader's Parquet file."""
         for read, audit in self._reads():
             yield from read.records()
             for reject in read.rejects():
-                self.run.add_reject(self._reject_record(reject, audit))
+                self.run.ledger.add_reject(self._reject_record(reject, audit))
 
     # -- batch mode: one Parquet file per export and table, written by DuckDB ----------------
     def get_batches(self, batch_config: BatchConfig, context: dict | None):
@@ -168,7 +168,7 @@ class TableStream(Stream):
             return
         for read, audit in self._reads():
             for reject in read.rejects():
-                self.run.add_reject(self._reject_record(reject, audit))
+                self.run.ledger.add_reject(self._reject_record(reject, audit))
             if read.rows_file is not None:
                 yield batch_config.encoding, [read.rows_file.as_uri()]
 
@@ -226,7 +226,7 @@ class TableStream(Stream):
     def _check_reject_ratio(self, key: str, member: str, stats) -> None:
         limit = float(self.config.get("max_reject_ratio", 0.01))
         if stats.rows_read and stats.rows_rejected / stats.rows_read > limit:
-            raise RejectRatioExceeded(
+            raise RejectRatioError(
                 f"{key}/{member}: table {self.table.stream} rejected {stats.rows_rejected} of "
                 f"{stats.rows_read} rows ({stats.rows_rejected / stats.rows_read:.1%}), over "
                 f"max_reject_ratio {limit:.1%}; no table of this run was activated (staging "
@@ -280,8 +280,8 @@ class RejectsStream(_BookkeepingStream):
         th.Property("rejected_at", th.DateTimeType),
     ).to_dict()
 
-    def get_records(self, context: dict | None) -> t.Iterable[dict]:
-        yield from self.run.rejects()
+    def get_records(self, context: dict | None) -> t.Iterable[dict]:  # noqa: ARG002 (the SDK's signature)
+        yield from self.run.ledger.rejects()
 
 
 class AuditStream(_BookkeepingStream):
@@ -311,15 +311,15 @@ class AuditStream(_BookkeepingStream):
         th.Property("table_version", th.IntegerType),
     ).to_dict()
 
-    def get_records(self, context: dict | None) -> t.Iterable[dict]:
+    def get_records(self, context: dict | None) -> t.Iterable[dict]:  # noqa: ARG002 (the SDK's signature)
         # Every selected table of every export has now been read to the end and checked.
         # Only now are the exports' tables activated, all together: a run that fails on any
         # table activates none, so no staging table moves to an export the others lack. The
         # loader applies the ACTIVATE_VERSIONs together at the STATE message that follows.
         streams = self._tap.streams
-        for stream_name, version in self.run.activations:
+        for stream_name, version in self.run.ledger.activations:
             streams[stream_name]._write_activate_version_message(version)  # noqa: SLF001
-        yield from self.run.audit_rows
+        yield from self.run.ledger.audit_rows
         # Record each fully read export as loaded.
         self.stream_state["loaded_exports"] = self.run.completed_exports()
         self.stream_state["last_run"] = {

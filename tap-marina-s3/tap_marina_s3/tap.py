@@ -193,7 +193,7 @@ class TapMarinaS3(Tap):
 
     def sync_all(self) -> None:
         try:
-            preflight.check(self.config, self._systems(), self.run.store)
+            preflight.check(self.config, self._systems(), self.run.exports.store)
             super().sync_all()
         finally:
             self._close_run()

@@ -29,7 +29,7 @@ from conftest import header_of, loaded_keys, member_of, row_for, run_tap, run_ta
 
 from tap_marina_s3.archives import ExportError
 from tap_marina_s3.counting import RecordCounter
-from tap_marina_s3.streams import RejectRatioExceeded
+from tap_marina_s3.streams import RejectRatioError
 
 ROOT = Path(__file__).resolve().parents[2]
 DAY = 86_400
@@ -146,7 +146,7 @@ def test_a_member_that_is_one_300_mb_line(tmp_path, one_line_export):
     catalog = select_catalog({"molo_contacts", "marina_rejects", "marina_load_audit"})
     # by default the table fails (all of its rows rejected) and the state stays
     error, failed = run_tap_failing(config(tmp_path), catalog=catalog)
-    assert isinstance(error, RejectRatioExceeded) and "rejected 1 of 1 rows" in str(error)
+    assert isinstance(error, RejectRatioError) and "rejected 1 of 1 rows" in str(error)
     assert loaded_keys(failed.state, "molo") == []
     # accepted rejects: the row is a reject that names the column and the size
     run = run_tap(config(tmp_path, max_reject_ratio="1.0"), catalog=catalog)
