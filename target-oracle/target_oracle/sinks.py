@@ -158,7 +158,7 @@ class StagingSink(Sink):
         """Create (or align) the staging table now, even if no record ever arrives."""
         self.dialect.ensure_table(self.load.staging, self.specs)
 
-    def process_record(self, record: dict, context: dict) -> None:  # noqa: ARG002
+    def process_record(self, record: dict, context: dict) -> None:  # noqa: ARG002 - singer-sdk signature
         """Buffer the record's values as a tuple in column order (the only per-record work);
         the rows of one batch share a version."""
         version = record.get("_sdc_table_version")
@@ -174,7 +174,7 @@ class StagingSink(Sink):
         self._warn_unknown_properties(record)
         self._rows.append(tuple(map(record.get, self.props)))
 
-    def process_batch(self, context: dict) -> None:  # noqa: ARG002
+    def process_batch(self, context: dict) -> None:  # noqa: ARG002 - singer-sdk signature
         self._write_rows()
 
     def load_batch_files(self, encoding: dict, files: t.Sequence[str], version: int | None) -> None:

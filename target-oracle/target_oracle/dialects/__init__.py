@@ -19,11 +19,11 @@ def make_dialect(config: t.Mapping[str, t.Any], logger: logging.Logger) -> Diale
     loaded."""
     kind = warehouse_kind(config)
     if kind == "duckdb":
-        from target_oracle.dialects.duckdb import DuckDBDialect  # noqa: PLC0415
+        from target_oracle.dialects.duckdb import DuckDBDialect  # noqa: PLC0415 - only the driver in use loads
 
         return DuckDBDialect(config, logger)
     if kind == "oracle":
-        from target_oracle.dialects.oracle import OracleDialect  # noqa: PLC0415
+        from target_oracle.dialects.oracle import OracleDialect  # noqa: PLC0415 - only the driver in use loads
 
         return OracleDialect(config, logger)
     msg = (

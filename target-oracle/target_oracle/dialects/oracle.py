@@ -95,7 +95,7 @@ PARQUET_BATCH_ROWS = 50000
 def arrow_text_fits(batch: t.Any, db_cols: t.Sequence[DbColumn]) -> bool:
     """Whether every text of an Arrow record batch fits its NVARCHAR2 column (exactly: a
     column whose longest value could need more UTF-16 units is counted in Python)."""
-    import pyarrow.compute as pc  # noqa: PLC0415
+    import pyarrow.compute as pc  # noqa: PLC0415 - loaded with the first Parquet batch
 
     for i, col in enumerate(db_cols):
         if col.sql_type != "NVARCHAR2" or not col.char_length:
@@ -321,9 +321,9 @@ class OracleDialect(Dialect):
         Raises:
             RowErrors: rows were rejected (row numbers count from the first file's first row).
         """
-        import duckdb  # noqa: PLC0415
+        import duckdb  # noqa: PLC0415 - DuckDB reads Parquet; loaded only when BATCH files come
 
-        from target_oracle.dialects.duckdb import parquet_columns, parquet_select_sql  # noqa: PLC0415
+        from target_oracle.dialects.duckdb import parquet_columns, parquet_select_sql  # noqa: PLC0415 - as above
 
         existing = self.table_columns(table) or {}
         db_cols = [existing[s.name] for s in specs]
