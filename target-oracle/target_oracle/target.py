@@ -150,7 +150,7 @@ class TargetOracle(Target):
             if existing.original_schema == schema and existing.key_properties == key_properties:
                 return existing
             self.drain_one(existing)
-            self._sinks_to_clear.append(self._sinks_active.pop(stream_name))
+            existing.clean_up()
         if stream_name not in self._loads:
             self._loads[stream_name] = StreamLoad.start(stream_name, self.dialect, self.logger)
         sink = StagingSink(
