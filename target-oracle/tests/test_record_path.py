@@ -15,6 +15,7 @@ from decimal import Decimal
 
 import pytest
 import simplejson
+from conftest import activate, record, schema, state
 from test_duckdb_load import SLIPS, ids, slip
 
 from target_oracle.sinks import LoadError
@@ -208,8 +209,8 @@ def test_state_only_after_the_rows_before_it_are_committed(run_raw, query, monke
     assert states[-1] == {"n": 8}
     assert ids(query) == list(range(1, 9))
     # every STATE written saw all rows before it in the database (shadow, or swapped)
-    for state, loaded in seen:
-        assert loaded >= state["n"]
+    for value, loaded in seen:
+        assert loaded >= value["n"]
     assert seen[-1] == ({"n": 8}, 8)
 
 
@@ -250,3 +251,19 @@ def test_wide_integers_stay_exact(run_raw, query):
         18446744073709551615,
         99999999999999999999,
     ]
+
+
+def test_stream_maps_and_flattening(run_target, query):
+    """RECORDs of any tap: a stream map renames the stream, drops and computes properties, and
+    flattening spreads an object into columns; the version still picks the shadow table."""
+    props = {
+        "id": {"type": ["integer", "null"]},
+        "name": {"type": ["string", "null"]},
+        "dims": {"type": ["object", "null"], "properties": {"w": {"type": ["integer", "null"]}}},
+    }
+    boat = {"id": 1, "name": "Ada", "dims": {"w": 3}}
+    msgs = [schema("molo_boats", props, ["id"]), record("molo_boats", boat, 7), activate("molo_boats", 7), state()]
+    maps = {"molo_boats": {"__alias__": "molo_vessels", "label": "name + '!'", "name": None}}
+    run_target(msgs, stream_maps=maps, flattening_enabled=True, flattening_max_depth=1)
+    assert query("SELECT ID, LABEL, DIMS__W, SDC_TABLE_VERSION FROM STG_MOLO_VESSELS") == [(1, "Ada!", 3, 7)]
+    assert "NAME" not in {row[0] for row in query("DESCRIBE STG_MOLO_VESSELS")}
