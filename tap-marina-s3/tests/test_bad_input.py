@@ -258,7 +258,7 @@ def test_extra_and_missing_columns(tmp_path, caplog):
 def test_header_only_member_still_reports_columns(tmp_path, caplog):
     """An empty table (header, no rows) is a complete, empty snapshot; column checks still apply."""
     caplog.set_level(logging.INFO)
-    header = header_of("molo_slips")[:-1] + ["Surprise"]
+    header = [*header_of("molo_slips")[:-1], "Surprise"]
     write_zip(tmp_path / "molo" / MOLO_NEW, {"Slips.csv": csv_bytes(header, [])}, mtime=T0)
     run = run_tap(config(tmp_path, stellar_enabled=False), catalog=select_catalog({"molo_slips"}))
     assert run.records("molo_slips") == []

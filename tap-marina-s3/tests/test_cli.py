@@ -44,7 +44,9 @@ LINEAGE = {
 
 
 def cli(*args: str) -> str:
-    result = subprocess.run([str(EXE), *args], capture_output=True, text=True, timeout=120, cwd=Path(__file__).parent)
+    result = subprocess.run(
+        [str(EXE), *args], capture_output=True, text=True, timeout=120, cwd=Path(__file__).parent, check=False
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     return result.stdout
 

@@ -32,7 +32,12 @@ def tap(tmp_path: Path, config: dict, **env: str) -> subprocess.CompletedProcess
     path.write_text(json.dumps(config))
     environ = {k: v for k, v in os.environ.items() if not k.startswith(("TAP_MARINA_S3_", "MELTANO_"))}
     return subprocess.run(
-        [str(EXE), "--config", str(path)], capture_output=True, text=True, timeout=120, env={**environ, **env}
+        [str(EXE), "--config", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**environ, **env},
+        check=False,
     )
 
 

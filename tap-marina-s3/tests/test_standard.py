@@ -39,9 +39,12 @@ CONFIG = {
 }
 
 # Streams the sample export leaves empty: the rejects, and any table written with no rows.
-_EMPTY = ["marina_rejects"] + sorted(
-    stream for export in MANIFEST["exports"] for stream, info in export["tables"].items() if not info.get("rows")
-)
+_EMPTY = [
+    "marina_rejects",
+    *sorted(
+        stream for export in MANIFEST["exports"] for stream, info in export["tables"].items() if not info.get("rows")
+    ),
+]
 
 
 def _naive_date_time(value: object) -> bool:
