@@ -286,6 +286,7 @@ def test_alias_without_a_configuration_folder_is_named(oracle_env):
             "Oracle marina_app@marina_high: ORACLE_DSN 'marina_high' is a tnsnames alias but ORACLE_CONFIG_DIR "
             "(or TNS_ADMIN) is not set: set it to the wallet folder, or ORACLE_DSN to host:port/service"
         )
+    documented("is a tnsnames alias but ORACLE_CONFIG_DIR (or TNS_ADMIN) is not set")
 
 
 def test_unreachable_database_is_named(oracle_env):
