@@ -3,7 +3,7 @@
 Reading a table (inflating its member, copying it as UTF-8, typing it in DuckDB, which releases
 the GIL) is nearly all of the tap's work, and needs nothing from the tables before it. So
 `workers` threads read the next tables, in the order the streams will ask for them, into files;
-the main thread writes each table out in turn (RECORD lines or a BATCH message). At most
+the main thread writes each table out in turn (its records or a BATCH message). At most
 `depth` tables are read ahead of the one being written (a worker that finished goes on with the
 next one even while the main thread waits for a big table).
 

@@ -94,11 +94,9 @@ class TableStream(Stream):
         """Each export's read of this table, oldest export first. The caller consumes the
         read (records or the batch file, and the rejects); then the read is checked and
         audited, and its activation queued for the end of the run (AuditStream)."""
-        run = self.run
         table = self.table
-        for export in run.exports.of(table.system):
+        for export in self.run.exports.of(table.system):
             ref = export.ref
-            started = utcnow()
             member = export.member_for(table)
             audit = {
                 "system": table.system,
@@ -107,7 +105,7 @@ class TableStream(Stream):
                 "source_member": member or table.source_file,
                 "exported_at": ref.exported_at.isoformat(),
                 "table_version": ref.version,
-                "started_at": started,
+                "started_at": utcnow(),
             }
             if member is None:
                 self.logger.warning(
@@ -117,39 +115,41 @@ class TableStream(Stream):
                     table.stream,
                     table.source_file,
                 )
-                run.ledger.add_audit(audit_row(audit, ReadStats(), present=False, completed=False))
-                export.done.add(table.stream)
-                continue
-            read = run.open_table(export, table, member)
-            self._stream_version = ref.version  # the SDK's RECORD messages carry it
-            yield read, audit
-            stats = read.stats
-            if not read.has_header:
-                # A zero-byte member is not an empty table (that would have a header row): it is
-                # a broken export of this table. Staging keeps its snapshot; nothing is deleted.
-                self.logger.warning(
-                    "%s/%s: the file is empty (not even a header row); table %s keeps its "
-                    "previous snapshot and no row is marked deleted",
-                    ref.key,
-                    member,
-                    table.stream,
-                )
-                run.ledger.add_audit(audit_row(audit, stats, present=True, completed=False))
-                export.done.add(table.stream)
-                continue
-            if stats.rows_counted != stats.rows_emitted + stats.rows_rejected:
-                raise RowsNotReconciledError(
-                    f"{ref.key}/{member}: table {table.stream}: {stats.rows_counted} rows counted "
-                    f"in the file, but {stats.rows_emitted} loaded + {stats.rows_rejected} "
-                    f"rejected = {stats.rows_emitted + stats.rows_rejected}; the run stops and "
-                    "the state is left as it was. The file is malformed in a way the reader "
-                    "does not handle: keep it and report it."
-                )
-            self._warn_columns(ref.key, member, stats)
-            run.ledger.add_audit(audit_row(audit, stats, present=True, completed=True))
-            self._check_reject_ratio(ref.key, member, stats)
-            run.ledger.activate(self.name, ref.version)
+                self.run.ledger.add_audit(audit_row(audit, ReadStats(), present=False, completed=False))
+            else:
+                read = self.run.open_table(export, table, member)
+                self._stream_version = ref.version  # the SDK's RECORD messages carry it
+                yield read, audit
+                self._check(read, audit)
             export.done.add(table.stream)
+
+    def _check(self, read: TableRead, audit: dict) -> None:
+        """Audit a consumed read and queue its activation, once its rows reconcile."""
+        key, member, stats, ledger = audit["source_key"], audit["source_member"], read.stats, self.run.ledger
+        if not read.has_header:
+            # A zero-byte member is not an empty table (that would have a header row): it is
+            # a broken export of this table. Staging keeps its snapshot; nothing is deleted.
+            self.logger.warning(
+                "%s/%s: the file is empty (not even a header row); table %s keeps its "
+                "previous snapshot and no row is marked deleted",
+                key,
+                member,
+                self.name,
+            )
+            ledger.add_audit(audit_row(audit, stats, present=True, completed=False))
+            return
+        if stats.rows_counted != stats.rows_emitted + stats.rows_rejected:
+            raise RowsNotReconciledError(
+                f"{key}/{member}: table {self.name}: {stats.rows_counted} rows counted "
+                f"in the file, but {stats.rows_emitted} loaded + {stats.rows_rejected} "
+                f"rejected = {stats.rows_emitted + stats.rows_rejected}; the run stops and "
+                "the state is left as it was. The file is malformed in a way the reader "
+                "does not handle: keep it and report it."
+            )
+        self._warn_columns(key, member, stats)
+        ledger.add_audit(audit_row(audit, stats, present=True, completed=True))
+        self._check_reject_ratio(key, member, stats)
+        ledger.activate(self.name, audit["table_version"])
 
     def get_records(self, context: dict | None) -> t.Iterable[dict]:  # noqa: ARG002 (the SDK's signature)
         """Record mode: each export's rows, read back from the reader's Parquet file."""
