@@ -11,7 +11,7 @@ from singer_sdk.helpers._batch import BatchConfig, SDKBatchMessage
 from singer_sdk.helpers.conform import TypeConformanceLevel
 from singer_sdk.mapper import SameRecordTransform
 
-from marina_common.catalog import Table
+from marina_common.catalog import LINEAGE, Table
 
 from .archives import ExportError
 from .model import ReadStats, Reject
@@ -21,14 +21,14 @@ from .run import Run, utcnow
 if t.TYPE_CHECKING:
     from singer_sdk import Tap
 
-LINEAGE_SCHEMA = {
-    "_sdc_source_key": {"type": ["string", "null"]},
-    "_sdc_source_member": {"type": ["string", "null"]},
-    "_sdc_row_number": {"type": ["integer", "null"]},
-    "_sdc_exported_at": {"type": ["string", "null"], "format": "date-time"},
-    "_sdc_extra": {"type": ["object", "null"], "additionalProperties": True},
-    "_sdc_row_hash": {"type": ["string", "null"]},
+_JSON_SCHEMA = {  # a lineage column's kind as a JSON Schema property
+    "text": {"type": ["string", "null"]},
+    "integer": {"type": ["integer", "null"]},
+    "timestamp": {"type": ["string", "null"], "format": "date-time"},
+    "json": {"type": ["object", "null"], "additionalProperties": True},
 }
+# The lineage properties of every table stream (the SDC_* columns, sent as _sdc_*)
+LINEAGE_SCHEMA = {f"_{column.property_name}": _JSON_SCHEMA[column.kind] for column in LINEAGE}
 
 
 class RejectRatioError(RuntimeError):
