@@ -194,7 +194,7 @@ class Session:
     # -- queries
     def select(self, text: str, binds: t.Any):
         up = blank_literals(text).upper()
-        if m := re.search(
+        if re.search(
             r"\b(SYS\.)?(ALL|USER|DBA)_(TAB_COLUMNS|TABLES|OBJECTS|VIEWS|USERS|INDEXES|IND_COLUMNS|CONSTRAINTS|CONS_COLUMNS|MVIEWS|TAB_PRIVS)\b|\bV\$PARAMETER\b",
             up,
         ):
@@ -244,10 +244,7 @@ class Session:
         binds = {k.upper(): v for k, v in (binds or {}).items()} if isinstance(binds, dict) else {}
         low = " ".join(text.lower().split())
         schema_filter = re.search(r"upper\((?:owner|table_schema)\) = upper\('([^']*)'\)", low)
-        if schema_filter and schema_filter.group(1).upper() != self.db.schema:
-            owner_ok = False
-        else:
-            owner_ok = True
+        owner_ok = not (schema_filter and schema_filter.group(1).upper() != self.db.schema)
         if "sys.all_tab_columns" in low and 'as "name"' in low:  # oracle__get_columns_in_relation
             ident = re.search(r"upper\(table_name\) = upper\('([^']+)'\)", text, re.I).group(1)
             name = ident if ident.upper() != ident and self.db.obj(ident) else ident.upper()
@@ -313,7 +310,8 @@ class Session:
                 getters += [(lambda r, k=k: r.get(k)) for k in keys]
                 continue
             out_names.append(e.alias_or_name.upper())
-            getters.append(lambda r, e=e.unalias(): self._eval(e, r, binds))
+            unaliased = e.unalias()
+            getters.append(lambda r, e=unaliased: self._eval(e, r, binds))
         order = tree.args.get("order")
         if order is not None:
             for o in reversed(order.expressions):
@@ -418,8 +416,8 @@ class Session:
             if len(values) < len(cols):
                 raise OraError(947, "not enough values")
             errors, ok = [], 0
-            for offset, row in enumerate(many):
-                row = row if isinstance(row, dict) else list(row or [])
+            for offset, raw in enumerate(many):
+                row = raw if isinstance(raw, dict) else list(raw or [])
                 err = self._row_error(table, cols, types, values, row)
                 if err is None:
                     ok += 1
@@ -476,10 +474,7 @@ class Session:
         for c in cols:
             if c not in types:
                 raise OraError(904, f'"{c}": invalid identifier')
-        if hasattr(data, "num_rows"):
-            rows = [tuple(r.values()) for r in data.to_pylist()]
-        else:
-            rows = [tuple(r) for r in data]
+        rows = [tuple(r.values()) for r in data.to_pylist()] if hasattr(data, "num_rows") else [tuple(r) for r in data]
         values = [exp.Placeholder(this=f"b{i + 1}") for i in range(len(cols))]
         for row in rows:
             err = self._row_error(table, cols, types, values, list(row))

@@ -155,6 +155,7 @@ def tap_messages(work: Path) -> list[Path]:
                 stdout=fh,
                 stderr=subprocess.PIPE,
                 text=False,
+                check=False,
             )
         if proc.returncode != 0:
             raise AssertionError(f"tap failed on export {n}: {proc.stderr.decode()[-3000:]}")
@@ -303,7 +304,7 @@ class Pipeline:
         if step.crash_at and self.state is None:
             proc = self._killed_midway(args, env)
         else:
-            proc = subprocess.run(args, env=env, capture_output=True, text=True, timeout=900)
+            proc = subprocess.run(args, env=env, capture_output=True, text=True, timeout=900, check=False)
         tail = proc.stderr.strip().splitlines()[-1:] if proc.returncode else []
         self.log.append(f"load export {step.export} #{n}: rc={proc.returncode} {' '.join(tail)[:1500]}")
         return proc.returncode == 0, proc.stderr[-4000:]
@@ -311,7 +312,7 @@ class Pipeline:
     def _killed_midway(self, args: list, env: dict) -> subprocess.CompletedProcess:
         """A real Oracle: the loader is killed (SIGKILL) once it has created a shadow table, i.e.
         between the steps of a load (the simulator kills it at a chosen statement instead)."""
-        import oracledb  # noqa: PLC0415
+        import oracledb
 
         proc = subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         params = {
@@ -363,7 +364,7 @@ class Pipeline:
         args = [str(DBT_PY), str(SIM_DIR / "run_dbt.py"), str(out), json.dumps([[step.command, *select, *common]])]
         if self.state is not None:
             args.append(str(self.state))
-        proc = subprocess.run(args, env=self.process_env(), capture_output=True, text=True, timeout=1800)
+        proc = subprocess.run(args, env=self.process_env(), capture_output=True, text=True, timeout=1800, check=False)
         if proc.returncode != 0 or not out.exists():
             self.log.append(f"dbt {step.command} #{n}: crashed {proc.stderr[-1500:]}")
             return False, proc.stderr[-4000:]
@@ -415,7 +416,7 @@ def type_sql(data_type: str, char_length, precision, scale, char_used) -> str:
 
 
 def sim_facts(state_path: Path) -> dict:
-    from oracle_sim.sim import type_from_json  # noqa: PLC0415
+    from oracle_sim.sim import type_from_json
 
     state = json.loads(Path(state_path).read_text())
     objects = state["objects"]
@@ -494,7 +495,7 @@ def check(
                 problems.append(
                     f"{t['dw_table']}.{name}: national text became {d_type} (dbt column expansion, finding 3)"
                 )
-        for kind, o, table in (("STG", stg, t["staging_table"]), ("DW", dw, t["dw_table"])):
+        for _kind, o, table in (("STG", stg, t["staging_table"]), ("DW", dw, t["dw_table"])):
             if o["compress"]:
                 problems.append(f"{table} is compressed ({o['compress']}) " + PRODUCT.format("item 3, NOCOMPRESS"))
         if ["DW_ID"] not in dw["keys"]:
@@ -611,8 +612,8 @@ def live_facts(con, schema: str) -> dict:
 def dw_rows(con, tables: list[str], schema: str | None = None) -> dict[str, list[tuple]]:
     """Every DW table's rows without the run-time columns (DW_LAST_*, DW_DELETED_AT), sorted,
     values normalized so that an Oracle and a DuckDB warehouse compare equal."""
-    import datetime as dt  # noqa: PLC0415
-    from decimal import Decimal  # noqa: PLC0415
+    import datetime as dt
+    from decimal import Decimal
 
     def norm(v):
         if isinstance(v, bool):
@@ -663,6 +664,7 @@ def duckdb_warehouse(work: Path, messages: list[Path], transform: Path = ROOT / 
             ],
             env=env,
             capture_output=True,
+            check=False,
             text=True,
         )
         assert proc.returncode == 0, proc.stderr[-3000:]

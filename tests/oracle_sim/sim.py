@@ -734,7 +734,8 @@ class Database:
             cols = [(n, t or T("VARCHAR2", 1, unit="B")) for n, t in out]
         opts = options.upper()
         bad = re.sub(
-            r"ON COMMIT (PRESERVE|DELETE) ROWS|NOCOMPRESS|COMPRESS(\s+FOR\s+(QUERY|ARCHIVE)\s+(LOW|HIGH)|\s+BASIC|\s+ADVANCED)?|"
+            r"ON COMMIT (PRESERVE|DELETE) ROWS|NOCOMPRESS|"
+            r"COMPRESS(\s+FOR\s+(QUERY|ARCHIVE)\s+(LOW|HIGH)|\s+BASIC|\s+ADVANCED)?|"
             r"ROW STORE COMPRESS( ADVANCED| BASIC)?|COLUMN STORE COMPRESS FOR (QUERY|ARCHIVE) (LOW|HIGH)|"
             r"PARALLEL( \d+)?|NOPARALLEL|NOLOGGING|LOGGING|PCTFREE \d+|TABLESPACE \S+",
             "",
@@ -810,7 +811,7 @@ class Database:
             if c not in have:
                 raise OraError(904, f'"{c}": invalid identifier')
         for c in con["columns"]:
-            if type_from_json(dict((n, ty) for n, ty, *_ in t["columns"])[c]).is_lob:
+            if type_from_json({n: ty for n, ty, *_ in t["columns"]}[c]).is_lob:
                 raise OraError(2329, "column of datatype LOB cannot be unique or a primary key")
         if con["type"] == "P" and any(x["type"] == "P" for x in t["constraints"]):
             raise OraError(2260, "table can have only one primary key")
@@ -1041,9 +1042,8 @@ class Analyzer:
             out = []
             distinct = not isinstance(node, exp.Union) or node.args.get("distinct")
             for (name, a), (_, b) in zip(left, right):
-                if a is not None and b is not None:
-                    if a.is_lob != b.is_lob or a.group != b.group:
-                        raise OraError(1790, "expression must have same datatype as corresponding expression")
+                if a is not None and b is not None and (a.is_lob != b.is_lob or a.group != b.group):
+                    raise OraError(1790, "expression must have same datatype as corresponding expression")
                 t = a or b
                 if t is not None and t.is_lob and distinct:
                     raise lob_error(t)
@@ -1148,7 +1148,7 @@ class Analyzer:
             out.append((name, t))
             scope.aliases[name] = t
         if node.args.get("distinct") is not None:
-            for name, t in out:
+            for _name, t in out:
                 if t is not None and t.is_lob:
                     raise lob_error(t)
         self._order(node, scope, out)

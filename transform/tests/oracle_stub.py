@@ -6,8 +6,8 @@ exists (so the incremental path with its MERGE is taken) and has the catalog's c
 every snapshot's *_HIST table (DW columns + snapshot meta columns: the snapshot MERGE path).
 
 `python oracle_stub.py <out.json> '<JSON list of dbt arg lists>'` installs the stub, runs dbt
-in-process and writes the results and recorded statements to out.json (run it in a subprocess: the stub must be imported before
-dbt-oracle and must never leak into other tests).
+in-process and writes the results and recorded statements to out.json (run it in a subprocess:
+the stub must be imported before dbt-oracle and must never leak into other tests).
 """
 
 from __future__ import annotations
@@ -117,7 +117,7 @@ class Cursor:
             self.description, self._rows = _desc("db_name"), [("STUBDB",)]
         elif re.fullmatch(r"(/\*.*?\*/ )?select .* from dual", low) and "timestamp" in low:  # snapshot time
             self.description, self._rows = _desc("now"), [(datetime.datetime(2025, 1, 1, 6, 0, 0),)]
-        elif low.startswith("select") or low.startswith("with") or "/* {" in low[:5]:
+        elif low.startswith(("select", "with")) or "/* {" in low[:5]:
             code = re.sub(r"'(?:[^']|'')*'", "''", low)  # ('insert' as dbt_change_type is a select)
             if re.search(r"\bselect\b", code) and not re.search(r"\b(create|merge|insert|begin)\b", code):
                 self.description = _desc("dummy")

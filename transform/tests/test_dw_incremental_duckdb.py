@@ -62,7 +62,7 @@ E2_COUPONS = [
     coupon(8, COUPON_NAME="first"),  # duplicate key inside one export:
     coupon(8, COUPON_NAME="last"),  # the higher SDC_ROW_NUMBER wins
 ]
-E4_COUPONS = E2_COUPONS[:5] + [coupon(6), coupon(7)] + E2_COUPONS[5:]
+E4_COUPONS = [*E2_COUPONS[:5], coupon(6), coupon(7), *E2_COUPONS[5:]]
 H1 = [
     {"LOCATION_ID": 10, "HOLIDAY_DATE": dt.date(2025, 12, 25)},
     {"LOCATION_ID": 10, "HOLIDAY_DATE": dt.date(2026, 1, 1)},

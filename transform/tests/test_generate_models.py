@@ -34,8 +34,7 @@ def test_models_spell_out_their_columns(files):
     for t in tables:
         names = [gm.quote(c.name) for c in t.columns]
         stg = files[gm.Path(f"models/staging/{t.system}/stg_{t.system}__{t.name}.sql")]
-        casts = [ln.strip() for ln in stg.splitlines() if "marina_cast(" in ln]
-        assert [c.rsplit(" as ", 1)[1].rstrip(",") for c in casts] == names
+        assert re.findall(r"marina_cast\('(.+?)', '.+?'\) \}\}\s+as (.+),\n", stg) == [(n, n) for n in names]
         assert f"source('{t.system}', '{t.staging_table}')" in stg
         dw_sql = files[gm.Path(f"models/dw/{t.system}/dw_{t.stream}.sql")]
         assert f"alias='{t.dw_table}'" in dw_sql

@@ -50,7 +50,7 @@ def _molo(rng: random.Random) -> dict[str, list[dict]]:
     slip_types = [{"ID": 1, "NAME": "Wet"}, {"ID": 2, "NAME": "Dry"}, {"ID": 3, "NAME": "Mooring"}]
     slips = []
     for i in range(1, 41):
-        pier = rng.choice(piers + [None])
+        pier = rng.choice([*piers, None])
         slips.append(
             {
                 "ID": 100 + i,
@@ -73,7 +73,7 @@ def _molo(rng: random.Random) -> dict[str, list[dict]]:
             departure = None
         elif r < 0.08:
             departure = arrival - dt.timedelta(days=2)
-        slip = rng.choice(slips + [None, {"ID": 999, "MARINA_LOCATION_ID": 1}])
+        slip = rng.choice([*slips, None, {"ID": 999, "MARINA_LOCATION_ID": 1}])
         reservations.append(
             {
                 "ID": i,

@@ -170,7 +170,7 @@ def test_scenario_on_live_oracle(name, schema, exports, tmp_path):
         if name == "second_load":
             dw_tables = [t["dw_table"] for t in sc.catalog_tables()]
             oracle_dw = sc.dw_rows(con, dw_tables, owner)
-            import duckdb  # noqa: PLC0415
+            import duckdb
 
             db = sc.duckdb_warehouse(tmp_path / "duckdb", exports)
             with duckdb.connect(str(db), read_only=True) as dcon:

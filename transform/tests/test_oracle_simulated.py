@@ -85,7 +85,7 @@ def test_scenario(name, base, exports, work, tmp_path):
         failed = next(line for line in log if "load export 2" in line)
         if "RULES" not in failed or "16384" not in failed.replace(",", ""):
             problems.append(f"the refused load does not name the column and the length: {failed}")
-    assert not problems, "\n".join(problems[:40] + [f"... {len(problems)} problems"] + ["log:", *log])
+    assert not problems, "\n".join([*problems[:40], f"... {len(problems)} problems", "log:", *log])
 
 
 def test_simulator_saw_the_first_run(base):
@@ -93,6 +93,6 @@ def test_simulator_saw_the_first_run(base):
     its dictionary (CTAS of every DW table, views, the run log), not skipped."""
     state = json.loads(Path(base["state"]).read_text())
     ddl = " ".join(state["ddl"]).upper()
-    created = {m for m in re.findall(r"CREATE TABLE MARINA\.(DW_\w+)", ddl)}
+    created = set(re.findall(r"CREATE TABLE MARINA\.(DW_\w+)", ddl))
     assert len(created) >= 80, (sorted(created), base["log"])  # 79 DW tables and the run log
     assert "CREATE OR REPLACE VIEW MARINA.STG_MOLO__SLIPS" in ddl
