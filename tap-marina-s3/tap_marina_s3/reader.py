@@ -19,12 +19,14 @@ import json
 import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 from typing import BinaryIO, TextIO
 
 import duckdb
+import msgspec
 
-from marina_common.catalog import Table
+from marina_common.catalog import LINEAGE, Table
 
 from .headers import match_columns
 from .memory import DUCKDB_CONFIG, SizedConnection
@@ -35,6 +37,8 @@ from .typing_sql import quote
 
 PARQUET = "FORMAT parquet, ROW_GROUP_SIZE 20000"
 FETCH_ROWS = 256  # rows per fetch from a streamed result: bounds memory on wide tables
+RECORD_ROWS = 2048  # records per fetch in record mode (one JSON text each)
+_DECODER = msgspec.json.Decoder(float_hook=Decimal)  # numbers with a point: exact decimals
 
 
 @dataclass(frozen=True)
@@ -43,6 +47,7 @@ class TableRead:
     there are none), its rejects in a JSON-lines file, and the counts."""
 
     table: Table
+    lineage: Lineage
     stats: ReadStats
     has_header: bool
     rows_file: Path | None
@@ -57,25 +62,22 @@ class TableRead:
 
     def records(self) -> Iterator[dict]:
         """Record mode: the good rows as Singer records, in file order, read back from the
-        Parquet file (removed once they are all read)."""
+        Parquet file (removed once they are all read). DuckDB writes each row as JSON (its
+        serialization of the typed values, docs/design.md §4), decoded with exact decimals:
+        DuckDB's conversion of values to Python objects, one by one, costs far more CPU."""
         if self.rows_file is None:
             return
-        columns = ", ".join(
-            f'CAST("{c.property_name}" AS HUGEINT) AS "{c.property_name}"'  # stored as DECIMAL(p, 0)
-            if c.kind == "integer" and c.precision_scale[0] > 18
-            else f'"{c.property_name}"'
-            for c in self.table.columns
-        )
+        values = {f'"{c.property_name}"': f'"{c.property_name}"' for c in self.table.columns}
+        values.update({f'"_{c.property_name}"': f'"_{c.property_name}"' for c in LINEAGE})
+        values['"_sdc_extra"'] = 'json("_sdc_extra")'  # an object, not its text
+        values['"_sdc_exported_at"'] = quote(self.lineage.exported_at)  # as the export names it
+        row = ", ".join(f"{name} := {value}" for name, value in values.items())
         con = duckdb.connect(config=DUCKDB_CONFIG)
         try:
-            cursor = con.execute(f"SELECT {columns}, COLUMNS('^_sdc_') FROM read_parquet({quote(str(self.rows_file))})")
-            names = [d[0] for d in cursor.description]
-            while rows := cursor.fetchmany(FETCH_ROWS):
-                for row in rows:
-                    record = dict(zip(names, row))
-                    if record["_sdc_extra"] is not None:
-                        record["_sdc_extra"] = json.loads(record["_sdc_extra"])
-                    yield record
+            cursor = con.execute(f"SELECT to_json(struct_pack({row})) FROM read_parquet({quote(str(self.rows_file))})")
+            while rows := cursor.fetchmany(RECORD_ROWS):
+                for (line,) in rows:
+                    yield _DECODER.decode(line)
         finally:
             con.close()
         self.rows_file.unlink(missing_ok=True)
@@ -151,7 +153,7 @@ class TableReader:
         self.stats.rows_emitted, self.stats.rows_rejected = written, rejected
         self.stats.rows_read = written + rejected
         has_header = file is not None and file.header is not None
-        return TableRead(self.table, self.stats, has_header, target if written else None, rejects_file)
+        return TableRead(self.table, lineage, self.stats, has_header, target if written else None, rejects_file)
 
     def close(self) -> None:
         """Release the DuckDB connection and the temporary copy (safe to call twice)."""
