@@ -351,6 +351,8 @@ def dw_sql(t: Table) -> str:
         + f"{{%- set staging = ref({_literal(stg_name(t))}) %}}\n"
         + "{%- set rejects = source('marina', 'STG_MARINA_REJECTS') %}\n"
         + f"{{%- set key_columns = [{keys}] %}}\n"
+        + "{#- dw_changed_rows: the latest staging row of each new, changed or returning key;\n"
+        + "    dw_deleted_rows: the live DW rows whose key left the export (macros/marina_dw_table.sql) -#}\n"
         + "\n"
         + f"with {{{{ marina_dw_changed_rows(staging, {_literal(t.system)}, {_literal(t.name)}, key_columns) }}}},\n"
         + "\n"

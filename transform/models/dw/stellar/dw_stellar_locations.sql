@@ -3,6 +3,8 @@
 {%- set staging = ref('stg_stellar__locations') %}
 {%- set rejects = source('marina', 'STG_MARINA_REJECTS') %}
 {%- set key_columns = [['ID', 'NUMBER(10,0)']] %}
+{#- dw_changed_rows: the latest staging row of each new, changed or returning key;
+    dw_deleted_rows: the live DW rows whose key left the export (macros/marina_dw_table.sql) -#}
 
 with {{ marina_dw_changed_rows(staging, 'stellar', 'locations', key_columns) }},
 
