@@ -62,9 +62,9 @@ class TableRead:
 
     def records(self) -> Iterator[dict]:
         """Record mode: the good rows as Singer records, in file order, read back from the
-        Parquet file (removed once they are all read). DuckDB writes each row as JSON (its
-        serialization of the typed values, docs/design.md §4), decoded with exact decimals:
-        DuckDB's conversion of values to Python objects, one by one, costs far more CPU."""
+        Parquet file (removed once they are all read). DuckDB writes each row as JSON, the
+        serialization the row hash is computed from (docs/design.md §4), decoded with exact
+        decimals: each value goes out written as it was hashed."""
         if self.rows_file is None:
             return
         values = {f'"{c.property_name}"': f'"{c.property_name}"' for c in self.table.columns}
