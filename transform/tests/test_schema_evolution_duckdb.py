@@ -207,7 +207,8 @@ def evolution(tmp_path_factory):
 
 
 def test_reserved_word_columns_are_quoted_and_loaded(evolution):
-    assert '"ROWS" NUMBER(10,0)' in evolution["stg_sql"] and '"COMMENT" NVARCHAR2(100)' in evolution["stg_sql"]
+    assert """marina_cast('"ROWS"', 'NUMBER(10,0)') }} as "ROWS",""" in evolution["stg_sql"]
+    assert """marina_cast('"COMMENT"', 'NVARCHAR2(100)') }} as "COMMENT",""" in evolution["stg_sql"]
     d1 = evolution["d1"]
     assert sorted(d1) == [1, 2, 3]
     assert (d1[1]["COMMENT"], d1[1]["LEVEL"]) == ("first", 3)
