@@ -12,6 +12,7 @@ import os
 import re
 import shutil
 import tempfile
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlparse
@@ -100,7 +101,8 @@ class LocalStore(Store):
                 f"or point {system}_path (TAP_MARINA_S3_{system.upper()}_PATH) at the exports"
             )
         refs = []
-        for dirpath, _, files in os.walk(self.root):
+        # os.walk skips a folder it cannot read: raise instead, or the exports would look absent
+        for dirpath, _, files in os.walk(self.root, onerror=self._unreadable):
             for name in files:
                 path = Path(dirpath, name)
                 key = path.relative_to(self.root).as_posix()
@@ -121,6 +123,10 @@ class LocalStore(Store):
 
     def fetch(self, ref: ExportRef, folder: Path) -> Path:  # noqa: ARG002 - read in place, no copy
         return Path(ref.location)
+
+    @staticmethod
+    def _unreadable(exc: OSError) -> None:
+        raise StorageError(f"export folder {exc.filename} is not readable by this user ({exc.strerror})") from exc
 
 
 class S3Store(Store):
@@ -166,6 +172,30 @@ class S3Store(Store):
         with open(target, "wb") as out:
             self.client.download_fileobj(self.bucket, ref.key, out)
         return target
+
+
+# The tap's settings that make its S3 client (boto3 client arguments).
+S3_CLIENT_SETTINGS = {
+    "region_name": "aws_region",
+    "endpoint_url": "endpoint_url",
+    "aws_access_key_id": "aws_access_key_id",
+    "aws_secret_access_key": "aws_secret_access_key",
+    "aws_session_token": "aws_session_token",
+}
+
+
+def store_for(system: str, settings: Mapping, **client_options: object) -> Store | None:
+    """The system's exports from the tap's settings: its bucket (`<system>_bucket`, the `aws_*`
+    settings, `endpoint_url`) or else its folder (`<system>_path`), under `<system>_prefix`;
+    None when neither is set. `client_options` go to the S3 client as they are (e.g. a botocore
+    `config` with short timeouts for a check)."""
+    prefix = settings.get(f"{system}_prefix") or ""
+    if bucket := settings.get(f"{system}_bucket"):
+        client = {name: settings.get(setting) for name, setting in S3_CLIENT_SETTINGS.items()}
+        return S3Store(bucket, prefix, {**client, **client_options}, settings.get("aws_profile"))
+    if path := settings.get(f"{system}_path"):
+        return LocalStore(path, prefix)
+    return None
 
 
 def order(refs: list[ExportRef]) -> list[ExportRef]:

@@ -9,7 +9,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 from marina_common.catalog import SYSTEMS, Table, tables_for
-from marina_common.exports import ExportRef, LocalStore, S3Store, Store, pending, remove_folder, temp_folder
+from marina_common.exports import ExportRef, Store, pending, remove_folder, store_for, temp_folder
 
 from .archives import Archive, ExportError, Limits, open_archive
 
@@ -65,25 +65,7 @@ class Exports:
         self._folder: Path | None = None  # where fetched exports are kept during the run
 
     def store(self, system: str) -> Store | None:
-        cfg = self._config
-        bucket = cfg.get(f"{system}_bucket")
-        prefix = cfg.get(f"{system}_prefix") or ""
-        if bucket:
-            return S3Store(
-                bucket,
-                prefix,
-                {
-                    "region_name": cfg.get("aws_region"),
-                    "endpoint_url": cfg.get("endpoint_url"),
-                    "aws_access_key_id": cfg.get("aws_access_key_id"),
-                    "aws_secret_access_key": cfg.get("aws_secret_access_key"),
-                    "aws_session_token": cfg.get("aws_session_token"),
-                },
-                cfg.get("aws_profile"),
-            )
-        if path := cfg.get(f"{system}_path"):
-            return LocalStore(path, prefix)
-        return None
+        return store_for(system, self._config)
 
     def of(self, system: str) -> list[OpenExport]:
         """The pending exports of `system`, fetched and opened. The first call starts opening

@@ -15,13 +15,12 @@ from __future__ import annotations
 import datetime as dt
 import gzip
 import io
-import os
 import tarfile
 import zipfile
 from dataclasses import dataclass
 
 from marina_common.catalog import SYSTEMS
-from marina_common.exports import ExportRef, LocalStore, S3Store, StorageError, Store, order
+from marina_common.exports import ExportRef, S3Store, Store, order, store_for
 
 from . import env as envmod
 from .check_config import enabled
@@ -110,31 +109,14 @@ S3_ERRORS = {
 }
 
 
-# The tap's settings that make its S3 client (boto3 client arguments).
-S3_CLIENT_SETTINGS = {
-    "region_name": "aws_region",
-    "endpoint_url": "endpoint_url",
-    "aws_access_key_id": "aws_access_key_id",
-    "aws_secret_access_key": "aws_secret_access_key",
-    "aws_session_token": "aws_session_token",
-}
-
-
-def open_store(system: str, cfg: dict) -> Store:
+def open_store(system: str, cfg: dict) -> Store | None:
     """The system's bucket or folder, as the tap opens it; a check answers within seconds even
     when S3 does not (few retries, short timeouts)."""
-    prefix = cfg.get(f"{system}_prefix") or ""
-    if bucket := cfg.get(f"{system}_bucket"):
+    if cfg.get(f"{system}_bucket"):
         from botocore.config import Config  # noqa: PLC0415 - AWS only for a bucket
 
-        client = {name: cfg.get(setting) for name, setting in S3_CLIENT_SETTINGS.items()}
-        client["config"] = Config(retries={"max_attempts": 2}, connect_timeout=10, read_timeout=30)
-        return S3Store(bucket, prefix, client, cfg.get("aws_profile"))
-    store = LocalStore(cfg[f"{system}_path"], prefix)
-    if store.root.is_dir() and not os.access(store.root, os.R_OK | os.X_OK):
-        # a folder that cannot be read would list as empty
-        raise StorageError(f"local folder {store.root} is not readable by this user")
-    return store
+        return store_for(system, cfg, config=Config(retries={"max_attempts": 2}, connect_timeout=10, read_timeout=30))
+    return store_for(system, cfg)
 
 
 def describe(store: Store) -> str:
