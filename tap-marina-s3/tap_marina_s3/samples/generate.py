@@ -20,12 +20,14 @@ A table left out with `omit_tables` (from the last export only) has `"present": 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 from collections.abc import Iterable
 from concurrent.futures import ProcessPoolExecutor
 from functools import lru_cache
 from graphlib import TopologicalSorter
 from pathlib import Path
+from random import Random
 
 from marina_common.catalog import SYSTEMS, Table, load_catalog
 
@@ -105,6 +107,25 @@ def _topo(tables: tuple[Table, ...], fks: dict[tuple[str, str], str]) -> list[st
     return list(TopologicalSorter(graph).static_order())
 
 
+def _change_rng(seed: int, export: int, stream: str) -> Random:
+    return seeded(seed, stream, "changes", export)
+
+
+def _plan_changes(states, order, parents, skip, plans, rng_for, rates) -> dict[str, list[str]]:
+    """Plan each table's inserts, updates and deletes for the next export (into `plans`), parents
+    first; returns the key domains the children draw their foreign keys from."""
+    domains: dict[str, list[str]] = {}
+    for stream in order:
+        if stream in parents:
+            domains[stream] = states[stream].stable_keys()
+        if stream in skip:  # omitted from this export: no changes
+            continue
+        plans[stream] = states[stream].plan(rng_for(stream), domains, *rates)
+        if stream in parents:
+            domains[stream] = states[stream].stable_keys()
+    return domains
+
+
 def _run_system(
     system: str,
     out: Path,
@@ -128,18 +149,11 @@ def _run_system(
         when = START[system] + e * STEP
         skip = omit if e == exports - 1 else set()
         plans: dict[str, Plan] = {}
-        domains = base
-        if e:
-            domains = {}
-            for stream in order:
-                if stream in parents:
-                    domains[stream] = states[stream].stable_keys()
-                if stream in skip:  # omitted from this export: no changes
-                    continue
-                rng = seeded(seed, stream, "changes", e)
-                plans[stream] = states[stream].plan(rng, domains, *rates)
-                if stream in parents:
-                    domains[stream] = states[stream].stable_keys()
+        domains = (
+            _plan_changes(states, order, parents, skip, plans, functools.partial(_change_rng, seed, e), rates)
+            if e
+            else base
+        )
         rel = PATTERN[system].format(when)
         archive = WRITERS[system](out / rel, when)
         report = {}
