@@ -99,6 +99,7 @@ test: .meltano/.stamp-test $(AIRFLOW_VENV)/.stamp
 lint: .meltano/.stamp-test
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	cd transform && ../$(DBT_VENV)/bin/sqlfluff lint -p 2 models
 
 bench: .meltano/.stamp-test
 	$(BIN)/python tests/bench/bench_tap.py
