@@ -232,7 +232,7 @@ class Bookkeeping:
     """A column the pipeline adds (not from the vendor): its staging name, kind, description."""
 
     name: str
-    kind: str  # one of KINDS, or boolean, json (an object or array kept as JSON text)
+    kind: str  # one of KINDS, or boolean, json (an object) or list (an array), both kept as JSON text
     description: str
 
     @property
@@ -291,7 +291,7 @@ REJECTS = SideTable(
         Bookkeeping("EXPORTED_AT", "timestamp", "export timestamp"),
         Bookkeeping("RECORD_KEY", "text", "canonical key text (design.md §4), null when the key could not be typed"),
         Bookkeeping("RAW_VALUES", "json", "JSON object header -> raw text"),
-        Bookkeeping("ERRORS", "json", "JSON array of {column, value, error}"),
+        Bookkeeping("ERRORS", "list", "JSON array of {column, value, error}"),
         Bookkeeping("REJECTED_AT", "timestamp", "when the row was rejected"),
     ),
     "One row per rejected input row, with every raw field and the reason per column.",
@@ -317,8 +317,8 @@ AUDIT = SideTable(
         Bookkeeping("ROWS_REJECTED", "integer", "rows sent to marina_rejects"),
         Bookkeeping("ROWS_DECODED_CP1252", "integer", "rows decoded with the cp1252 fallback"),
         Bookkeeping("BYTES_READ", "integer", "bytes read"),
-        Bookkeeping("MISSING_COLUMNS", "json", "JSON array of catalog columns missing from the file"),
-        Bookkeeping("EXTRA_COLUMNS", "json", "JSON array of file columns not in the catalog"),
+        Bookkeeping("MISSING_COLUMNS", "list", "JSON array of catalog columns missing from the file"),
+        Bookkeeping("EXTRA_COLUMNS", "list", "JSON array of file columns not in the catalog"),
         Bookkeeping("STARTED_AT", "timestamp", "start of the read"),
         Bookkeeping("FINISHED_AT", "timestamp", "end of the read"),
         Bookkeeping("TABLE_VERSION", "integer", "Singer table version of the export"),

@@ -6,12 +6,11 @@ import datetime as dt
 import typing as t
 
 from singer_sdk import Stream
-from singer_sdk import typing as th
 from singer_sdk.helpers._batch import BatchConfig, SDKBatchMessage
 from singer_sdk.helpers.conform import TypeConformanceLevel
 from singer_sdk.mapper import SameRecordTransform
 
-from marina_common.catalog import LINEAGE, Table
+from marina_common.catalog import AUDIT, LINEAGE, REJECTS, SideTable, Table
 
 from .archives import ExportError
 from .model import ReadStats, Reject
@@ -21,11 +20,13 @@ from .run import Run, utcnow
 if t.TYPE_CHECKING:
     from singer_sdk import Tap
 
-_JSON_SCHEMA = {  # a lineage column's kind as a JSON Schema property
+_JSON_SCHEMA = {  # a bookkeeping column's kind as a JSON Schema property
     "text": {"type": ["string", "null"]},
     "integer": {"type": ["integer", "null"]},
+    "boolean": {"type": ["boolean", "null"]},
     "timestamp": {"type": ["string", "null"], "format": "date-time"},
     "json": {"type": ["object", "null"], "additionalProperties": True},
+    "list": {"type": ["array", "null"], "items": {}},
 }
 # The lineage properties of every table stream (the SDC_* columns, sent as _sdc_*)
 LINEAGE_SCHEMA = {f"_{column.property_name}": _JSON_SCHEMA[column.kind] for column in LINEAGE}
@@ -257,28 +258,20 @@ class _BookkeepingStream(Stream):
         return self._tap.run  # type: ignore[attr-defined]
 
 
-# Which run, export and table a bookkeeping record is about.
-_ABOUT = (
-    th.Property("run_id", th.StringType, required=True),
-    th.Property("system", th.StringType),
-    th.Property("table_name", th.StringType),
-    th.Property("source_key", th.StringType),
-    th.Property("source_member", th.StringType),
-    th.Property("exported_at", th.DateTimeType),
-)
+def side_schema(side: SideTable) -> dict:
+    """The stream schema of a side table (marina_common's REJECTS, AUDIT): its key columns are
+    always set."""
+    return {
+        "type": "object",
+        "properties": {c.property_name: {**_JSON_SCHEMA[c.kind], "description": c.description} for c in side.columns},
+        "required": side.key_properties,
+    }
 
 
 class RejectsStream(_BookkeepingStream):
-    name = "marina_rejects"
-    primary_keys = ("run_id", "table_name", "source_key", "source_row_number")
-    schema = th.PropertiesList(
-        *_ABOUT,
-        th.Property("source_row_number", th.IntegerType),
-        th.Property("record_key", th.StringType),
-        th.Property("raw_values", th.ObjectType(additional_properties=True)),
-        th.Property("errors", th.ArrayType(th.ObjectType(additional_properties=True))),
-        th.Property("rejected_at", th.DateTimeType),
-    ).to_dict()
+    name = REJECTS.stream
+    primary_keys = tuple(REJECTS.key_properties)
+    schema = side_schema(REJECTS)
 
     def get_records(self, context: dict | None) -> t.Iterable[dict]:  # noqa: ARG002 (the SDK's signature)
         yield from self.run.ledger.rejects()
@@ -287,29 +280,9 @@ class RejectsStream(_BookkeepingStream):
 class AuditStream(_BookkeepingStream):
     """One row per export and table; also where the run's state (loaded exports) is kept."""
 
-    name = "marina_load_audit"
-    primary_keys = ("run_id", "source_key", "table_name")
-    schema = th.PropertiesList(
-        *_ABOUT,
-        th.Property("present", th.BooleanType),
-        th.Property("completed", th.BooleanType),
-        th.Property("rows_read", th.IntegerType),
-        th.Property(
-            "rows_counted",
-            th.IntegerType,
-            description="Records counted while the file was copied, independently of "
-            "the CSV parser; always rows_emitted + rows_rejected",
-        ),
-        th.Property("rows_emitted", th.IntegerType),
-        th.Property("rows_rejected", th.IntegerType),
-        th.Property("rows_decoded_cp1252", th.IntegerType),
-        th.Property("bytes_read", th.IntegerType),
-        th.Property("missing_columns", th.ArrayType(th.StringType)),
-        th.Property("extra_columns", th.ArrayType(th.StringType)),
-        th.Property("started_at", th.DateTimeType),
-        th.Property("finished_at", th.DateTimeType),
-        th.Property("table_version", th.IntegerType),
-    ).to_dict()
+    name = AUDIT.stream
+    primary_keys = tuple(AUDIT.key_properties)
+    schema = side_schema(AUDIT)
 
     def get_records(self, context: dict | None) -> t.Iterable[dict]:  # noqa: ARG002 (the SDK's signature)
         # Every selected table of every export has now been read to the end and checked.

@@ -25,6 +25,7 @@ _DUCKDB_TYPES = {
     "timestamp": "TIMESTAMP",
     "text": "VARCHAR",
     "json": "VARCHAR",
+    "list": "VARCHAR",
     "boolean": "BOOLEAN",
 }
 

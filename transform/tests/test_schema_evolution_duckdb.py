@@ -48,6 +48,7 @@ KEY = "molo/backup_{}.zip"
 SIDE_TYPES = {
     "text": {"type": ["string", "null"]},
     "json": {"type": ["string", "null"]},
+    "list": {"type": ["string", "null"]},
     "integer": {"type": ["integer", "null"]},
     "timestamp": {"type": ["string", "null"], "format": "date-time"},
     "boolean": {"type": ["boolean", "null"]},
