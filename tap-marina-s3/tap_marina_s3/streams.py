@@ -10,7 +10,7 @@ from singer_sdk.helpers._batch import BatchConfig, SDKBatchMessage
 from singer_sdk.helpers.conform import TypeConformanceLevel
 from singer_sdk.mapper import SameRecordTransform
 
-from marina_common.catalog import AUDIT, LINEAGE, REJECTS, SideTable, Table
+from marina_common.catalog import AUDIT, LINEAGE, REJECTS, Bookkeeping, SideTable, Table
 
 from .archives import ExportError
 from .model import ReadStats, Reject
@@ -260,12 +260,16 @@ class _BookkeepingStream(Stream):
 
 def side_schema(side: SideTable) -> dict:
     """The stream schema of a side table (marina_common's REJECTS, AUDIT): its key columns are
-    always set."""
-    return {
-        "type": "object",
-        "properties": {c.property_name: {**_JSON_SCHEMA[c.kind], "description": c.description} for c in side.columns},
-        "required": side.key_properties,
-    }
+    always set, so they are required and never null."""
+    keys = side.key_properties
+
+    def prop(column: Bookkeeping) -> dict:
+        schema = {**_JSON_SCHEMA[column.kind], "description": column.description}
+        if column.property_name in keys:
+            schema["type"] = [t for t in schema["type"] if t != "null"]
+        return schema
+
+    return {"type": "object", "properties": {c.property_name: prop(c) for c in side.columns}, "required": keys}
 
 
 class RejectsStream(_BookkeepingStream):
